@@ -1,0 +1,46 @@
+"""Tolerances in one place, scaled to the problem.
+
+Every geometric tolerance in geomot is relative: it is multiplied by the size of the
+problem (the bounding-box diagonal of the domain and targets) before use.  Change them
+here, never inline.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["tol", "Tolerances", "scale_of"]
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    #: relative size below which a facet (edge / face) of a clipped cell is treated as empty
+    facet: float = 1e-12
+    #: relative size below which a clipped cell volume is treated as empty
+    volume: float = 1e-14
+    #: relative tolerance for "a point satisfies a half-space" inside the clipping kernels
+    clip: float = 1e-13
+    #: relative size below which two targets are duplicates
+    duplicate: float = 1e-12
+    #: relative rank tolerance for the affine dimension of a point set
+    rank: float = 1e-10
+
+
+tol = Tolerances()
+
+
+def scale_of(*arrays):
+    """Largest extent (bounding-box diagonal) of the given point arrays, at least 1e-300."""
+    lo = None
+    hi = None
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        if a.size == 0:
+            continue
+        a = a.reshape(-1, a.shape[-1])
+        alo, ahi = a.min(axis=0), a.max(axis=0)
+        lo = alo if lo is None else np.minimum(lo, alo)
+        hi = ahi if hi is None else np.maximum(hi, ahi)
+    if lo is None:
+        return 1.0
+    return max(float(np.linalg.norm(hi - lo)), 1e-300)
