@@ -1,0 +1,578 @@
+"""The Brenier potential of a semi-discrete transport: an upper envelope of planes.
+
+.. math::
+
+    u(x) = \\max_{1 \\le i \\le n} \\; \\langle x, y_i \\rangle + h_i ,
+    \\qquad T(x) = \\nabla u(x) = y_{\\sigma(x)},
+    \\qquad \\sigma(x) = \\operatorname{argmax}_i \\langle x, y_i \\rangle + h_i .
+
+The argmax is a power-diagram point location.  Since
+
+.. math::
+
+    |x - y_i|^2 - w_i = |x|^2 - 2 (\\langle x, y_i \\rangle + h_i),
+    \\qquad w_i = |y_i|^2 + 2 h_i ,
+
+it is the nearest neighbour of :math:`(x, 0)` among the lifted points
+:math:`(y_i, \\sqrt{C - w_i}) \\in \\mathbb{R}^{d+1}`, :math:`C = \\max_i w_i`, which a k-d
+tree answers in logarithmic time in low dimension.  The k-d tree only proposes candidates:
+the exact scores of the ``k`` nearest decide, and a point whose answer is not certified by
+the ``k``-th distance (rounding in the lifted coordinates) falls back to brute force, so the
+k-d tree and the brute force return the same index.
+
+References
+----------
+Y. Brenier, *Polar factorization and monotone rearrangement of vector-valued functions*,
+Comm. Pure Appl. Math. 44 (1991).
+N. Lei, Y. Guo, D. An, X. Qi, Z. Luo, S.-T. Yau, X. Gu, *Mode Collapse and Regularity of
+Optimal Transportation Maps*, arXiv:1902.02934.
+F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM J. Comput.
+16 (1987).
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _backend
+from ._tol import tol as _tol
+from ._validate import as_points, as_positive_int, as_vector
+
+__all__ = ["BrenierPotential"]
+
+#: largest dimension for which the k-d tree point location is used by default
+KDTREE_MAX_DIM = 4
+#: candidates returned by the k-d tree before the exact rescoring
+KDTREE_CANDIDATES = 8
+_METHODS = ("auto", "kdtree", "brute")
+
+
+def _readonly(a):
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+# --------------------------------------------------------------------------------------
+# private computations (validated float64 inputs only)
+# --------------------------------------------------------------------------------------
+
+
+class _LiftedTree:
+    """k-d tree on the lifted targets ``(y_i, sqrt(C - w_i))`` with a certified argmax."""
+
+    def __init__(self, y, h):
+        from scipy.spatial import cKDTree
+
+        self.y = y
+        self.h = h
+        w = np.einsum("ij,ij->i", y, y) + 2.0 * h
+        self.C = float(w.max())
+        lift = np.sqrt(np.maximum(self.C - w, 0.0))
+        self.tree = cKDTree(np.column_stack([y, lift]))
+        self.k = min(KDTREE_CANDIDATES, y.shape[0])
+        # magnitude of the quantities whose rounding enters the lifted distances
+        self.mag = float(np.max(np.abs(w)) + np.max(np.einsum("ij,ij->i", y, y)) + abs(self.C)) + 1.0
+
+    def query(self, x, memory_budget, brute):
+        N, d = x.shape
+        n = self.y.shape[0]
+        k = self.k
+        # (N, k) distances + indices + candidate scores: 24 bytes per entry
+        rows = max(1, _backend._as_budget(memory_budget) // (24 * k + 8 * d + 64))
+        index = np.empty(N, dtype=np.int64)
+        value = np.empty(N, dtype=np.float64)
+        for r0 in range(0, N, rows):
+            r1 = min(N, r0 + rows)
+            xb = x[r0:r1]
+            q = np.column_stack([xb, np.zeros(r1 - r0)])
+            dist, cand = self.tree.query(q, k=k)
+            if k == 1:
+                dist = dist[:, None]
+                cand = cand[:, None]
+            cand = cand.astype(np.int64)
+            # exact scores of the candidates, same association order as the loop kernels
+            s = np.zeros(cand.shape)
+            yc = self.y[cand]  # (m, k, d)
+            for j in range(d):
+                s += xb[:, j, None] * yc[:, :, j]
+            s += self.h[cand]
+            best = s.max(axis=1)
+            # ties: the smallest target index among the exact maxima
+            masked = np.where(s == best[:, None], cand, np.iinfo(np.int64).max)
+            bi = masked.min(axis=1)
+            index[r0:r1] = bi
+            value[r0:r1] = best
+            if k < n:
+                # every non-candidate j has lifted distance >= dist[:, -1] (up to rounding),
+                # i.e. score <= (|x|^2 + C - dist_k^2) / 2; certify a strict margin
+                xx = np.einsum("ij,ij->i", xb, xb)
+                bound = 0.5 * (xx + self.C - dist[:, -1] ** 2)
+                slack = 64.0 * np.finfo(np.float64).eps * (xx + self.mag + dist[:, -1] ** 2)
+                bad = ~(best > bound + slack)
+                if np.any(bad):
+                    rows_bad = np.flatnonzero(bad)
+                    bi2, bv2 = brute(np.ascontiguousarray(xb[rows_bad]))
+                    index[r0 + rows_bad] = bi2
+                    value[r0 + rows_bad] = bv2
+        return index, value
+
+
+def _affine_frame(p, scale):
+    """Origin, orthonormal basis (r, d) of the affine hull of the rows of ``p``, and its rank."""
+    origin = p.mean(axis=0)
+    q = p - origin
+    if q.shape[0] == 0 or not np.any(q):
+        return origin, np.zeros((0, p.shape[1])), 0
+    _, sv, vt = np.linalg.svd(q, full_matrices=False)
+    r = int(np.sum(sv > _tol.rank * max(scale, 1e-300) * np.sqrt(p.shape[0])))
+    return origin, vt[:r], r
+
+
+class _LowerEnvelope:
+    """Lower convex envelope of the points ``(y_j, -h_j)``: ``g(z)`` on conv(y), else +inf.
+
+    Built from the convex hull of the lifted points in the affine hull of ``y`` (so flat
+    target sets, ``n <= d + 1`` and collinear or coplanar targets work); if the lifted
+    points are themselves flat, ``-h`` is affine on the targets and the envelope is that
+    affine function.
+    """
+
+    def __init__(self, y, h):
+        n, d = y.shape
+        self.d = d
+        scale_y = float(np.ptp(y, axis=0).max()) if n > 1 else 0.0
+        self.scale_y = max(scale_y, float(np.abs(y).max()), 1.0)
+        self.origin, self.basis, self.r = _affine_frame(y, self.scale_y)
+        t = -h
+        self.t = t
+        self.scale_t = max(float(np.ptp(t)) if n > 1 else 0.0, float(np.abs(t).max()), 1.0)
+        self.vertex = np.zeros(n, dtype=bool)
+        self.kind = None
+        yl = (y - self.origin) @ self.basis.T  # (n, r) local coordinates
+        self.yl = yl
+        if self.r == 0:
+            # all targets at one point: the envelope there is min(-h)
+            self.kind = "point"
+            self.value0 = float(t.min())
+            self.vertex[np.flatnonzero(t == t.min())[0]] = True
+            return
+        lifted = np.column_stack([yl / self.scale_y, t / self.scale_t])
+        o2, b2, r2 = _affine_frame(lifted, 1.0)
+        if r2 <= self.r:
+            # -h affine in the local coordinates: least-squares fit is exact
+            A = np.column_stack([yl, np.ones(n)])
+            coef, *_ = np.linalg.lstsq(A, t, rcond=None)
+            self.kind = "affine"
+            self.coef = coef
+            # every plane touches the envelope, but only the corners of conv(y) own a cell
+            # with interior (the others meet u on a lower-dimensional set)
+            self._hull_for_domain(yl)
+            return
+        from scipy.spatial import ConvexHull
+
+        hull = ConvexHull(lifted)
+        eq = hull.equations  # (F, r + 2): a . zl/sy + b t/st + c <= 0 inside
+        a = eq[:, : self.r] / self.scale_y
+        b = eq[:, self.r] / self.scale_t
+        c = eq[:, self.r + 1]
+        eps = 1e-12
+        lower = eq[:, self.r] < -eps
+        upper = eq[:, self.r] > eps
+        vert = ~(lower | upper)
+        # plane of facet f: t = -(a . zl + c) / b
+        self.kind = "hull"
+        self.low_a = -a[lower] / b[lower, None]
+        self.low_c = -c[lower] / b[lower]
+        self.up_a = -a[upper] / b[upper, None]
+        self.up_c = -c[upper] / b[upper]
+        self.vert_a = a[vert]
+        self.vert_c = c[vert]
+        low_simplices = hull.simplices[lower]
+        self.vertex[np.unique(low_simplices)] = True
+
+    def _hull_for_domain(self, yl):
+        """Inequalities of conv(y) in local coordinates (for the +inf outside)."""
+        self.dom_a = None
+        self.dom_lo = self.dom_hi = None
+        if self.r == 1:
+            self.dom_lo = float(yl.min())
+            self.dom_hi = float(yl.max())
+            self.vertex[int(np.argmin(yl[:, 0]))] = True
+            self.vertex[int(np.argmax(yl[:, 0]))] = True
+            return
+        from scipy.spatial import ConvexHull
+
+        hull = ConvexHull(yl / self.scale_y)
+        self.dom_a = hull.equations[:, :-1] / self.scale_y
+        self.dom_c = hull.equations[:, -1]
+        self.vertex[hull.vertices] = True
+
+    def local(self, z):
+        """Local coordinates of ``z`` and its distance to the affine hull of y."""
+        q = z - self.origin
+        zl = q @ self.basis.T
+        off = np.linalg.norm(q - zl @ self.basis, axis=1)
+        return zl, off
+
+    def __call__(self, z):
+        z = np.asarray(z, dtype=np.float64)
+        m = z.shape[0]
+        zl, off = self.local(z)
+        slack = 1e-9 * self.scale_y
+        inside = off <= slack
+        if self.kind == "point":
+            g = np.full(m, self.value0)
+        elif self.kind == "affine":
+            g = zl @ self.coef[:-1] + self.coef[-1]
+            if self.dom_a is None:
+                inside &= (zl[:, 0] >= self.dom_lo - slack) & (zl[:, 0] <= self.dom_hi + slack)
+            else:
+                inside &= np.all(zl @ self.dom_a.T + self.dom_c <= 1e-9, axis=1)
+        else:
+            g = np.max(zl @ self.low_a.T + self.low_c, axis=1)
+            tslack = 1e-9 * (self.scale_t + self.scale_y * float(np.abs(zl).max(initial=0.0)))
+            if self.up_a.shape[0]:
+                upv = np.min(zl @ self.up_a.T + self.up_c, axis=1)
+                inside &= g <= upv + tslack
+            if self.vert_a.shape[0]:
+                inside &= np.all(zl @ self.vert_a.T + self.vert_c <= 1e-9, axis=1)
+        return np.where(inside, g, np.inf)
+
+
+def _triangulate_polygon(poly):
+    """Triangles (k, 3, 2) covering a shapely (multi)polygon exactly (constrained Delaunay)."""
+    import shapely
+
+    if poly.is_empty or poly.area <= 0:
+        return np.zeros((0, 3, 2))
+    tris = shapely.constrained_delaunay_triangles(poly)
+    out = []
+    for g in shapely.get_parts(tris):
+        if g.is_empty or g.area <= 0:
+            continue
+        c = np.asarray(g.exterior.coords)[:3, :2]
+        out.append(c)
+    if not out:
+        return np.zeros((0, 3, 2))
+    return np.asarray(out)
+
+
+# --------------------------------------------------------------------------------------
+# public class
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BrenierPotential:
+    """The convex piecewise-linear potential :math:`u(x) = \\max_i \\langle x, y_i\\rangle + h_i`.
+
+    Parameters
+    ----------
+    y : (n, d) array_like
+        Targets (finite).
+    h : (n,) array_like
+        Heights of the planes (finite); the potential of a transport is defined up to an
+        additive constant, which changes no argmax.
+    backend : {"numpy", "numba", "cupy"}, optional
+        Backend of the brute-force argmax (used for ``d > 4`` or ``method="brute"``).
+    memory_budget : int, optional
+        Bytes allowed for one block of scores (default 64 MiB): no ``N x n`` score matrix
+        larger than this is ever allocated.
+
+    Attributes
+    ----------
+    y : (n, d) float64, read-only
+    h : (n,) float64, read-only
+    n, dim : int
+
+    Notes
+    -----
+    Calls accept ``x`` of shape ``(N, d)`` (or one point ``(d,)``, then the result is a
+    scalar / one row).  The argmax uses a k-d tree on the lifted targets for ``d <= 4``
+    (``method="kdtree"``) and a chunked brute force otherwise (``method="brute"``); both
+    return the same index, ties going to the smallest target index.
+
+    .. math::
+
+        u(x) = \\max_i \\langle x, y_i \\rangle + h_i, \\qquad
+        u^*(z) = \\sup_{x \\in \\mathbb{R}^d} \\langle x, z \\rangle - u(x).
+
+    References
+    ----------
+    N. Lei et al., *Mode Collapse and Regularity of Optimal Transportation Maps*,
+    arXiv:1902.02934, section 3.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from geomot.brenier import BrenierPotential
+    >>> u = BrenierPotential([[0.0, 0.0], [1.0, 0.0]], [0.0, -0.5])
+    >>> float(u([2.0, 0.0])), int(u.index([2.0, 0.0])), u.map([0.0, 0.0]).tolist()
+    (1.5, 1, [0.0, 0.0])
+    """
+
+    y: np.ndarray
+    h: np.ndarray
+    backend: str = "numpy"
+    memory_budget: int = None
+
+    def __post_init__(self):
+        y = as_points(self.y, "y")
+        h = as_vector(self.h, "h", n=y.shape[0])
+        be = _backend.get_backend(name=self.backend)
+        budget = _backend._as_budget(self.memory_budget)
+        object.__setattr__(self, "y", _readonly(y))
+        object.__setattr__(self, "h", _readonly(h))
+        object.__setattr__(self, "backend", be.name)
+        object.__setattr__(self, "memory_budget", budget)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n(self):
+        """Number of targets."""
+        return self.y.shape[0]
+
+    @property
+    def dim(self):
+        """Dimension ``d`` of the source / target space."""
+        return self.y.shape[1]
+
+    def __repr__(self):
+        return (
+            f"BrenierPotential(n={self.n}, dim={self.dim}, h in [{self.h.min():.6g}, {self.h.max():.6g}], "
+            f"backend={self.backend!r})"
+        )
+
+    # ------------------------------------------------------------------ argmax
+    @functools.cached_property
+    def _tree(self):
+        return _LiftedTree(self.y, self.h)
+
+    def _brute(self, x):
+        be = _backend.get_backend(name=self.backend)
+        xd, yd, hd = be.asarray(x), be.asarray(self.y), be.asarray(self.h)
+        i, v = be.argmax_scores(xd, yd, hd, memory_budget=self.memory_budget)
+        return np.asarray(be.to_numpy(i), dtype=np.int64), np.asarray(be.to_numpy(v), dtype=np.float64)
+
+    def _argmax(self, x, method):
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        if method == "auto":
+            method = "kdtree" if self.dim <= KDTREE_MAX_DIM else "brute"
+        if x.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        if method == "brute":
+            return self._brute(x)
+        return self._tree.query(x, self.memory_budget, self._brute)
+
+    def _points(self, x):
+        try:
+            a = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"x must be an (N, {self.dim}) array of float: {exc}") from None
+        single = a.ndim == 1
+        if a.ndim == 2 and a.shape[0] == 0:
+            if a.shape[1] != self.dim:
+                raise ValueError(f"x must have {self.dim} columns (the targets' dimension), got shape {a.shape}")
+            return np.zeros((0, self.dim)), False
+        if single and a.shape[0] != self.dim:
+            raise ValueError(f"x must be a point of dimension {self.dim} or an (N, {self.dim}) array, got shape {a.shape}")
+        return as_points(a, "x", dim=self.dim), single
+
+    def index(self, x, method="auto"):
+        """The argmax :math:`\\sigma(x) = \\operatorname{argmax}_i \\langle x, y_i\\rangle + h_i`.
+
+        Parameters
+        ----------
+        x : (N, d) or (d,) array_like
+        method : {"auto", "kdtree", "brute"}
+            ``"auto"``: k-d tree for ``d <= 4``, brute force otherwise.
+
+        Returns
+        -------
+        (N,) int64 array (an int for one point); ties go to the smallest index.
+        """
+        X, single = self._points(x)
+        i, _ = self._argmax(X, method)
+        return int(i[0]) if single else i
+
+    def __call__(self, x, method="auto"):
+        """Values :math:`u(x) = \\max_i \\langle x, y_i\\rangle + h_i`, shape ``(N,)`` (a float for one point)."""
+        X, single = self._points(x)
+        _, v = self._argmax(X, method)
+        return float(v[0]) if single else v
+
+    def map(self, x, method="auto"):
+        """The transport map :math:`T(x) = \\nabla u(x) = y_{\\sigma(x)}`, shape ``(N, d)`` (``(d,)`` for one point)."""
+        X, single = self._points(x)
+        i, _ = self._argmax(X, method)
+        out = self.y[i]
+        return out[0] if single else out
+
+    def gradient(self, x, method="auto"):
+        """Alias of :meth:`map`: the gradient of ``u`` (defined off the cell boundaries)."""
+        return self.map(x, method=method)
+
+    # ------------------------------------------------------------------ Legendre dual
+    @functools.cached_property
+    def _envelope(self):
+        return _LowerEnvelope(np.asarray(self.y), np.asarray(self.h))
+
+    @functools.cached_property
+    def hidden(self):
+        """(n,) bool, read-only: targets whose lifted point is not a vertex of the lower hull.
+
+        Their cell ``{x in R^d : <x, y_i> + h_i >= <x, y_j> + h_j for all j}`` has empty
+        interior: they receive no mass whatever the source.
+        """
+        return _readonly(~self._envelope.vertex)
+
+    def legendre(self, z=None):
+        """The Legendre dual :math:`u^*(z) = \\sup_{x \\in \\mathbb{R}^d} \\langle x, z\\rangle - u(x)`.
+
+        Parameters
+        ----------
+        z : (m, d) or (d,) array_like, optional
+            Where to evaluate; default: the targets ``y`` (then ``(n,)`` values).
+
+        Returns
+        -------
+        (m,) float64 array (a float for one point)
+            :math:`u^*` is the lower convex envelope of the points :math:`(y_j, -h_j)`,
+            evaluated at ``z``: ``-h_i`` at a visible target ``y_i`` (its cell is non-empty
+            in :math:`\\mathbb{R}^d`), a value ``< -h_i`` at a hidden one, and ``+inf``
+            outside the convex hull of the targets.
+
+        Notes
+        -----
+        The supremum is over all of :math:`\\mathbb{R}^d`, not over the source domain: the
+        dual potential of the transport restricted to a domain Ω (``sup over x in Ω``)
+        is smaller in general and is not what this returns.
+
+        .. math::
+
+            u^*(y_i) = -h_i \\;\\text{(visible)}, \\qquad
+            u(x) + u^*(z) \\ge \\langle x, z \\rangle \\;\\text{(Fenchel--Young)}.
+
+        Example
+        -------
+        >>> u = BrenierPotential([[0.0], [1.0], [2.0]], [1.0, -1.0, 1.0])
+        >>> u.legendre().tolist()   # the middle plane is hidden: envelope value -1, not 1
+        [-1.0, -1.0, -1.0]
+        >>> u.hidden.tolist()
+        [False, True, False]
+        """
+        env = self._envelope
+        if z is None:
+            t = -np.asarray(self.h)
+            g = env(np.asarray(self.y))
+            g = np.minimum(np.where(np.isfinite(g), g, t), t)
+            return np.where(env.vertex, t, g)
+        a = np.asarray(z)
+        single = a.ndim == 1
+        if single and a.shape[0] != self.dim:
+            raise ValueError(f"z must be a point of dimension {self.dim} or an (m, {self.dim}) array, got shape {a.shape}")
+        Z = as_points(a, "z", dim=self.dim)
+        g = env(Z)
+        return float(g[0]) if single else g
+
+    # ------------------------------------------------------------------ graph surface
+    def graph(self, domain, resolution=64, exact=True):
+        """The graph :math:`z = u(x)` over a 2D domain as a ``pyvista.PolyData`` surface.
+
+        Parameters
+        ----------
+        domain : geomot.Domain (2D)
+        resolution : int
+            Grid points per side of the bounding box for the sampled fallback (used when
+            the exact power diagram is not available or ``exact=False``).
+        exact : bool
+            Build the surface from the power diagram (``geomot.power.power_diagram``):
+            each cell polygon is triangulated and lifted to the plane
+            :math:`z = \\langle x, y_i\\rangle + h_i`, so the facets are the cells and the
+            ridges are exactly the cell boundaries.
+
+        Returns
+        -------
+        pyvista.PolyData
+            Triangles with ``cell_data["target"]`` (the target index of each facet).
+            Exact mode: vertices are not shared between cells (sharp ridges).  Sampled
+            fallback: a grid triangulation of the bounding box (triangles whose centroid is
+            in the domain) with the exact values ``u`` at its vertices; ``target`` is the
+            argmax at each triangle's centroid.
+
+        Example
+        -------
+        >>> surf = u.graph(geomot.Domain.box([0, 0], [1, 1]))   # doctest: +SKIP
+        """
+        import pyvista as pv
+
+        if self.dim != 2:
+            raise ValueError(f"graph needs 2D targets (a surface over a planar domain), got dimension {self.dim}")
+        ddim = getattr(domain, "dim", None)
+        if ddim != 2:
+            raise ValueError(f"domain must be a 2D geomot Domain, got dim={ddim!r}")
+        resolution = as_positive_int(resolution, "resolution", minimum=2)
+        tris = None
+        owner = None
+        if exact:
+            try:
+                from .power import power_diagram
+            except ImportError:
+                power_diagram = None
+            if power_diagram is not None:
+                pd = power_diagram(np.asarray(self.y), np.asarray(self.h), domain)
+                parts, owners = [], []
+                for i in range(self.n):
+                    cell = pd.cell(i)
+                    if cell is None or cell.is_empty:
+                        continue
+                    t = _triangulate_polygon(cell)
+                    if t.shape[0]:
+                        parts.append(t)
+                        owners.append(np.full(t.shape[0], i, dtype=np.int64))
+                if parts:
+                    tris = np.concatenate(parts)
+                    owner = np.concatenate(owners)
+        if tris is None:
+            tris, owner = self._sampled_triangles(domain, resolution)
+            pts2 = tris.reshape(-1, 2)
+            zval = self(pts2) if pts2.shape[0] else np.zeros(0)
+        else:
+            pts2 = tris.reshape(-1, 2)
+            own = np.repeat(owner, 3)
+            zval = np.einsum("ij,ij->i", pts2, self.y[own]) + self.h[own]
+        pts = np.column_stack([pts2, zval])
+        k = tris.shape[0]
+        faces = np.column_stack([np.full(k, 3), np.arange(3 * k).reshape(k, 3)]).ravel()
+        surf = pv.PolyData(pts, faces=faces)
+        surf.cell_data["target"] = owner
+        return surf
+
+    def _sampled_triangles(self, domain, resolution):
+        """Grid triangles over the domain's bounding box (centroid inside), owner = argmax at centroid."""
+        b = np.asarray(domain.bounds, dtype=np.float64)
+        if b.shape == (2, 2):
+            lo, hi = b[0], b[1]
+        else:
+            b = b.ravel()
+            lo, hi = b[:2], b[2:4]
+        gx = np.linspace(lo[0], hi[0], resolution)
+        gy = np.linspace(lo[1], hi[1], resolution)
+        X, Y = np.meshgrid(gx, gy, indexing="xy")
+        P = np.column_stack([X.ravel(), Y.ravel()])
+        r = resolution
+        ii, jj = np.meshgrid(np.arange(r - 1), np.arange(r - 1), indexing="xy")
+        v00 = (jj * r + ii).ravel()
+        v10 = v00 + 1
+        v01 = v00 + r
+        v11 = v01 + 1
+        tri = np.concatenate([np.column_stack([v00, v10, v11]), np.column_stack([v00, v11, v01])])
+        tris = P[tri]
+        cent = tris.mean(axis=1)
+        keep = np.asarray(domain.contains(cent), dtype=bool)
+        tris = tris[keep]
+        owner = self.index(tris.mean(axis=1)) if tris.shape[0] else np.zeros(0, dtype=np.int64)
+        return tris, np.asarray(owner, dtype=np.int64)
