@@ -1,0 +1,837 @@
+"""Numba kernels: clip power cells against convex pieces and integrate them exactly.
+
+A cell ``W_i`` is the intersection of the half-spaces
+
+.. math:: \\langle x, y_j - y_i \\rangle \\le h_i - h_j \\qquad (j \\text{ a neighbour of } i)
+
+with a convex piece of the domain (its bounding box and its own half-spaces).  The kernels
+start from the piece's bounding box and clip it by every half-space (Sutherland-Hodgman in
+2D, face-by-face clipping with a sorted cap polygon in 3D), keeping on every edge / face the
+*label* of the half-space that produced it: ``-1`` for the piece boundary, else the slot of
+the neighbour in the CSR adjacency.  The integrals (volume, first moment, facet measure per
+label) are then exact up to rounding.
+
+Every kernel has a pure-numpy twin in :mod:`geomot._clip_ref`, tested equal.  Kernels receive
+validated float64 / int64 arrays only.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+# Buffer sizes of the per-cell work arrays (a 3D Laguerre cell has ~15 faces on average;
+# cells of degenerate inputs can have many more).  Overflow is reported, never ignored.
+MAXV2 = 512
+MAXV3 = 1024
+MAXF3 = 512
+MAXFV3 = 4096
+
+STATUS_OK = 0
+CHUNK = 256  # cells per parallel task: work buffers are allocated once per chunk
+STATUS_OVERFLOW = 1
+
+
+# --------------------------------------------------------------------------- 2D
+@njit(cache=True)
+def _halfspace_2d(y, h, i, j):
+    """Unit normal a and offset b of <x, a> <= b for the boundary of cell i against j."""
+    a0 = y[j, 0] - y[i, 0]
+    a1 = y[j, 1] - y[i, 1]
+    nrm = np.sqrt(a0 * a0 + a1 * a1)
+    return a0 / nrm, a1 / nrm, (h[i] - h[j]) / nrm
+
+
+@njit(cache=True)
+def _clip_poly_2d(px, py, lab, m, a0, a1, b, label, eps, qx, qy, qlab):
+    """Clip polygon (px, py, lab)[:m] by <x,a> <= b.  Writes into q*, returns new m.
+
+    lab[k] labels the edge from vertex k to vertex k+1.  Returns -1 when nothing changed
+    (every vertex inside), so that the caller can skip the copy.
+    """
+    all_in = True
+    any_in = False
+    for k in range(m):
+        f = px[k] * a0 + py[k] * a1 - b
+        if f > eps:
+            all_in = False
+        else:
+            any_in = True
+    if all_in:
+        if label >= 0:
+            # an edge lying on the clipping line (a piece boundary that coincides with the
+            # cell boundary) belongs to the facet with this neighbour
+            for k in range(m):
+                if lab[k] < 0:
+                    k2 = k + 1 if k + 1 < m else 0
+                    if (abs(px[k] * a0 + py[k] * a1 - b) <= eps
+                            and abs(px[k2] * a0 + py[k2] * a1 - b) <= eps):
+                        lab[k] = label
+        return -1
+    if not any_in:
+        return 0
+    out = 0
+    for k in range(m):
+        k2 = k + 1 if k + 1 < m else 0
+        fp = px[k] * a0 + py[k] * a1 - b
+        fq = px[k2] * a0 + py[k2] * a1 - b
+        pin = fp <= eps
+        qin = fq <= eps
+        if pin:
+            qx[out] = px[k]
+            qy[out] = py[k]
+            if qin:
+                qlab[out] = lab[k]
+                out += 1
+            else:
+                qlab[out] = lab[k]
+                out += 1
+                t = fp / (fp - fq)
+                qx[out] = px[k] + t * (px[k2] - px[k])
+                qy[out] = py[k] + t * (py[k2] - py[k])
+                qlab[out] = label
+                out += 1
+        elif qin:
+            t = fp / (fp - fq)
+            qx[out] = px[k] + t * (px[k2] - px[k])
+            qy[out] = py[k] + t * (py[k2] - py[k])
+            qlab[out] = lab[k]
+            out += 1
+    return out
+
+
+@njit(cache=True)
+def _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
+                     px, py, lab, qx, qy, qlab):
+    """Polygon of cell i inside one convex piece.  Returns (m, status); vertices in px/py/lab.
+
+    The piece is the box [plo, phi] cut by (nrm, off)[p0:p1]; labels are the neighbour
+    slot (k - nbr_ptr[i]) or -1 for the piece boundary.
+    """
+    px[0] = plo[0]
+    py[0] = plo[1]
+    px[1] = phi[0]
+    py[1] = plo[1]
+    px[2] = phi[0]
+    py[2] = phi[1]
+    px[3] = plo[0]
+    py[3] = phi[1]
+    for k in range(4):
+        lab[k] = -1
+    m = 4
+    for k in range(nbr_ptr[i], nbr_ptr[i + 1]):
+        j = nbr_idx[k]
+        a0, a1, b = _halfspace_2d(y, h, i, j)
+        if m + 2 > px.shape[0]:
+            return m, STATUS_OVERFLOW
+        m2 = _clip_poly_2d(px, py, lab, m, a0, a1, b, k - nbr_ptr[i], eps, qx, qy, qlab)
+        if m2 == 0:
+            return 0, STATUS_OK
+        if m2 > 0:
+            m = m2
+            px[:m] = qx[:m]
+            py[:m] = qy[:m]
+            lab[:m] = qlab[:m]
+    if p1 > p0:
+        # bounding circle of the current polygon: a piece half-plane farther than its
+        # radius from the centre cannot cut it (cheap test for pieces with many sides)
+        cx = 0.0
+        cy = 0.0
+        for k in range(m):
+            cx += px[k]
+            cy += py[k]
+        cx /= m
+        cy /= m
+        r2 = 0.0
+        for k in range(m):
+            d2 = (px[k] - cx) ** 2 + (py[k] - cy) ** 2
+            if d2 > r2:
+                r2 = d2
+        r = np.sqrt(r2)
+        for k in range(p0, p1):
+            if off[k] - (nrm[k, 0] * cx + nrm[k, 1] * cy) >= r + eps:
+                continue
+            if m + 2 > px.shape[0]:
+                return m, STATUS_OVERFLOW
+            m2 = _clip_poly_2d(px, py, lab, m, nrm[k, 0], nrm[k, 1], off[k], -1, eps, qx, qy, qlab)
+            if m2 == 0:
+                return 0, STATUS_OK
+            if m2 > 0:
+                m = m2
+                px[:m] = qx[:m]
+                py[:m] = qy[:m]
+                lab[:m] = qlab[:m]
+    return m, STATUS_OK
+
+
+@njit(cache=True)
+def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight):
+    """Area, first moments of the polygon; adds weight * edge length to facet_out[fbase+label]."""
+    if m < 3:
+        return 0.0, 0.0, 0.0
+    ox = px[0]
+    oy = py[0]
+    area2 = 0.0
+    mx = 0.0
+    my = 0.0
+    for k in range(1, m - 1):
+        ax = px[k] - ox
+        ay = py[k] - oy
+        bx = px[k + 1] - ox
+        by = py[k + 1] - oy
+        c = ax * by - ay * bx
+        area2 += c
+        mx += c * (ax + bx)
+        my += c * (ay + by)
+    area = 0.5 * area2
+    # first moment of the polygon relative to the origin: area * centroid
+    momx = mx / 6.0 + area * ox
+    momy = my / 6.0 + area * oy
+    for k in range(m):
+        if lab[k] >= 0:
+            k2 = k + 1 if k + 1 < m else 0
+            dx = px[k2] - px[k]
+            dy = py[k2] - py[k]
+            facet_out[fbase + lab[k]] += weight * np.sqrt(dx * dx + dy * dy)
+    return area, momx, momy
+
+
+@njit(parallel=True, cache=True)
+def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
+                       plo, phi, psign, pdens, eps):
+    """Per-cell Lebesgue volume, mass, mass moment and per-slot facet measure / mass.
+
+    Returns (vol (n,), mass (n,), mom (n,2), facet_len (nnz,), facet_mass (nnz,), status (n,)).
+    Cell i is integrated over the pieces cand_piece[cand_ptr[i]:cand_ptr[i+1]].
+    """
+    n = y.shape[0]
+    nnz = nbr_idx.shape[0]
+    vol = np.zeros(n)
+    mass = np.zeros(n)
+    mom = np.zeros((n, 2))
+    flen = np.zeros(nnz)
+    fmass = np.zeros(nnz)
+    status = np.zeros(n, dtype=np.int64)
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+      px = np.empty(MAXV2)
+      py = np.empty(MAXV2)
+      lab = np.empty(MAXV2, dtype=np.int64)
+      qx = np.empty(MAXV2)
+      qy = np.empty(MAXV2)
+      qlab = np.empty(MAXV2, dtype=np.int64)
+      for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+        for c in range(cand_ptr[i], cand_ptr[i + 1]):
+            p = cand_piece[c]
+            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+                                     pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
+            if st != STATUS_OK:
+                status[i] = st
+                break
+            if m < 3:
+                continue
+            base = nbr_ptr[i]
+            a, mx, my = _integrate_polygon_2d(px, py, lab, m, flen, base, psign[p])
+            w = psign[p] * pdens[p]
+            if pdens[p] != 0.0:
+                for k in range(m):
+                    if lab[k] >= 0:
+                        k2 = k + 1 if k + 1 < m else 0
+                        dx = px[k2] - px[k]
+                        dy = py[k2] - py[k]
+                        fmass[base + lab[k]] += w * np.sqrt(dx * dx + dy * dy)
+            vol[i] += psign[p] * a
+            mass[i] += w * a
+            mom[i, 0] += w * mx
+            mom[i, 1] += w * my
+    return vol, mass, mom, flen, fmass, status
+
+
+@njit(cache=True)
+def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
+                     plo, phi, eps):
+    """Geometry of the given cells: CSR of polygons (one per (cell, piece) with area > 0).
+
+    Returns (owner (q,), piece (q,), ptr (q+1,), pts (P,2), labels (P,)) where labels are the
+    neighbour *indices* j (or -1) of the edge that starts at each vertex.
+    """
+    px = np.empty(MAXV2)
+    py = np.empty(MAXV2)
+    lab = np.empty(MAXV2, dtype=np.int64)
+    qx = np.empty(MAXV2)
+    qy = np.empty(MAXV2)
+    qlab = np.empty(MAXV2, dtype=np.int64)
+    cap = 64
+    for i in cells:
+        cap += 16 * (cand_ptr[i + 1] - cand_ptr[i]) * (nbr_ptr[i + 1] - nbr_ptr[i] + 8)
+    owner = np.empty(cap, dtype=np.int64)
+    piece = np.empty(cap, dtype=np.int64)
+    ptr = np.zeros(cap + 1, dtype=np.int64)
+    pts = np.empty((cap, 2))
+    labels = np.empty(cap, dtype=np.int64)
+    q = 0
+    v = 0
+    for i in cells:
+        for c in range(cand_ptr[i], cand_ptr[i + 1]):
+            p = cand_piece[c]
+            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+                                     pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
+            if st != STATUS_OK or m < 3:
+                continue
+            if v + m > cap or q + 1 > cap:
+                # grow (rare): double the buffers
+                ncap = 2 * (cap + m)
+                owner2 = np.empty(ncap, dtype=np.int64)
+                owner2[:q] = owner[:q]
+                piece2 = np.empty(ncap, dtype=np.int64)
+                piece2[:q] = piece[:q]
+                ptr2 = np.zeros(ncap + 1, dtype=np.int64)
+                ptr2[:q + 1] = ptr[:q + 1]
+                pts2 = np.empty((ncap, 2))
+                pts2[:v] = pts[:v]
+                labels2 = np.empty(ncap, dtype=np.int64)
+                labels2[:v] = labels[:v]
+                owner, piece, ptr, pts, labels, cap = owner2, piece2, ptr2, pts2, labels2, ncap
+            for k in range(m):
+                pts[v + k, 0] = px[k]
+                pts[v + k, 1] = py[k]
+                labels[v + k] = nbr_idx[nbr_ptr[i] + lab[k]] if lab[k] >= 0 else -1
+            owner[q] = i
+            piece[q] = p
+            v += m
+            q += 1
+            ptr[q] = v
+    return owner[:q].copy(), piece[:q].copy(), ptr[:q + 1].copy(), pts[:v].copy(), labels[:v].copy()
+
+
+# --------------------------------------------------------------------------- 3D
+@njit(cache=True)
+def _halfspace_3d(y, h, i, j):
+    a0 = y[j, 0] - y[i, 0]
+    a1 = y[j, 1] - y[i, 1]
+    a2 = y[j, 2] - y[i, 2]
+    nrm = np.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+    return a0 / nrm, a1 / nrm, a2 / nrm, (h[i] - h[j]) / nrm
+
+
+@njit(cache=True)
+def _box_polytope(lo, hi, V, fstart, flen, flab, fv):
+    """Write the box [lo, hi] as a polytope (8 vertices, 6 outward-oriented quads)."""
+    for k in range(8):
+        V[k, 0] = hi[0] if (k & 1) else lo[0]
+        V[k, 1] = hi[1] if (k & 2) else lo[1]
+        V[k, 2] = hi[2] if (k & 4) else lo[2]
+    # faces, counter-clockwise seen from outside
+    quads = ((0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5))
+    for f in range(6):
+        fstart[f] = 4 * f
+        flen[f] = 4
+        flab[f] = -1
+        for k in range(4):
+            fv[4 * f + k] = quads[f][k]
+    return 8, 6
+
+
+@njit(cache=True)
+def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, eps,
+                      W, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1, eidx, cap_tmp, ang):
+    """Clip the polytope by <x,a> <= b.  Result written back into (V, f*).
+
+    Returns (nv, nf, status); nv == 0 means empty; nv < 0 means unchanged.
+    """
+    all_in = True
+    any_in = False
+    for k in range(nv):
+        f = V[k, 0] * a0 + V[k, 1] * a1 + V[k, 2] * a2 - b
+        fval[k] = f
+        if f > eps:
+            all_in = False
+        else:
+            any_in = True
+    if all_in:
+        if label >= 0:
+            # a face lying on the clipping plane belongs to the facet with this neighbour
+            for f in range(nf):
+                if flab[f] < 0:
+                    on = True
+                    for t in range(flen[f]):
+                        if abs(fval[fv[fstart[f] + t]]) > eps:
+                            on = False
+                            break
+                    if on:
+                        flab[f] = label
+        return -1, nf, STATUS_OK
+    if not any_in:
+        return 0, 0, STATUS_OK
+    # keep inside / on vertices
+    nw = 0
+    for k in range(nv):
+        if fval[k] <= eps:
+            newidx[k] = nw
+            W[nw, 0] = V[k, 0]
+            W[nw, 1] = V[k, 1]
+            W[nw, 2] = V[k, 2]
+            nw += 1
+        else:
+            newidx[k] = -1
+    ne = 0  # edge-intersection points created (deduplicated by edge)
+    ng = 0
+    gptr = 0
+    maxv = W.shape[0]
+    for f in range(nf):
+        s = fstart[f]
+        L = flen[f]
+        start = gptr
+        for t in range(L):
+            va = fv[s + t]
+            vb = fv[s + (t + 1) % L]
+            fa = fval[va]
+            fb = fval[vb]
+            if fa <= eps:
+                if gptr >= gv.shape[0]:
+                    return nv, nf, STATUS_OVERFLOW
+                gv[gptr] = newidx[va]
+                gptr += 1
+            if (fa < -eps and fb > eps) or (fa > eps and fb < -eps):
+                lo_v = va if va < vb else vb
+                hi_v = vb if va < vb else va
+                found = -1
+                for e in range(ne):
+                    if ekey0[e] == lo_v and ekey1[e] == hi_v:
+                        found = eidx[e]
+                        break
+                if found < 0:
+                    if nw >= maxv or ne >= ekey0.shape[0]:
+                        return nv, nf, STATUS_OVERFLOW
+                    tt = fa / (fa - fb)
+                    W[nw, 0] = V[va, 0] + tt * (V[vb, 0] - V[va, 0])
+                    W[nw, 1] = V[va, 1] + tt * (V[vb, 1] - V[va, 1])
+                    W[nw, 2] = V[va, 2] + tt * (V[vb, 2] - V[va, 2])
+                    ekey0[ne] = lo_v
+                    ekey1[ne] = hi_v
+                    eidx[ne] = nw
+                    found = nw
+                    ne += 1
+                    nw += 1
+                if gptr >= gv.shape[0]:
+                    return nv, nf, STATUS_OVERFLOW
+                gv[gptr] = found
+                gptr += 1
+        if gptr - start >= 3:
+            if ng >= gstart.shape[0]:
+                return nv, nf, STATUS_OVERFLOW
+            gstart[ng] = start
+            glen[ng] = gptr - start
+            glab[ng] = flab[f]
+            ng += 1
+        else:
+            gptr = start
+    # cap polygon: every new vertex on the plane (kept "on" vertices and edge points)
+    nc = 0
+    for k in range(nv):
+        if newidx[k] >= 0 and fval[k] >= -eps:
+            cap_tmp[nc] = newidx[k]
+            nc += 1
+    for e in range(ne):
+        cap_tmp[nc] = eidx[e]
+        nc += 1
+    if nc >= 3:
+        # order by angle around the mean, in a basis (u, v) of the plane with u x v = a
+        cx = 0.0
+        cy = 0.0
+        cz = 0.0
+        for k in range(nc):
+            cx += W[cap_tmp[k], 0]
+            cy += W[cap_tmp[k], 1]
+            cz += W[cap_tmp[k], 2]
+        cx /= nc
+        cy /= nc
+        cz /= nc
+        if abs(a0) < 0.9:
+            ux, uy, uz = 0.0, a2, -a1
+        else:
+            ux, uy, uz = -a2, 0.0, a0
+        un = np.sqrt(ux * ux + uy * uy + uz * uz)
+        ux /= un
+        uy /= un
+        uz /= un
+        vx = a1 * uz - a2 * uy
+        vy = a2 * ux - a0 * uz
+        vz = a0 * uy - a1 * ux
+        for k in range(nc):
+            dx = W[cap_tmp[k], 0] - cx
+            dy = W[cap_tmp[k], 1] - cy
+            dz = W[cap_tmp[k], 2] - cz
+            ang[k] = np.arctan2(dx * vx + dy * vy + dz * vz, dx * ux + dy * uy + dz * uz)
+        order = np.argsort(ang[:nc])
+        if ng >= gstart.shape[0] or gptr + nc > gv.shape[0]:
+            return nv, nf, STATUS_OVERFLOW
+        gstart[ng] = gptr
+        glen[ng] = nc
+        glab[ng] = label
+        ng += 1
+        for k in range(nc):
+            gv[gptr] = cap_tmp[order[k]]
+            gptr += 1
+    # copy back
+    for k in range(nw):
+        V[k, 0] = W[k, 0]
+        V[k, 1] = W[k, 1]
+        V[k, 2] = W[k, 2]
+    for f in range(ng):
+        fstart[f] = gstart[f]
+        flen[f] = glen[f]
+        flab[f] = glab[f]
+    for k in range(gptr):
+        fv[k] = gv[k]
+    return nw, ng, STATUS_OK
+
+
+@njit(cache=True)
+def _alloc_3d():
+    V = np.empty((MAXV3, 3))
+    W = np.empty((MAXV3, 3))
+    fstart = np.empty(MAXF3, dtype=np.int64)
+    flen = np.empty(MAXF3, dtype=np.int64)
+    flab = np.empty(MAXF3, dtype=np.int64)
+    fv = np.empty(MAXFV3, dtype=np.int64)
+    gstart = np.empty(MAXF3, dtype=np.int64)
+    glen = np.empty(MAXF3, dtype=np.int64)
+    glab = np.empty(MAXF3, dtype=np.int64)
+    gv = np.empty(MAXFV3, dtype=np.int64)
+    fval = np.empty(MAXV3)
+    newidx = np.empty(MAXV3, dtype=np.int64)
+    ekey0 = np.empty(MAXV3, dtype=np.int64)
+    ekey1 = np.empty(MAXV3, dtype=np.int64)
+    eidx = np.empty(MAXV3, dtype=np.int64)
+    cap_tmp = np.empty(2 * MAXV3, dtype=np.int64)
+    ang = np.empty(2 * MAXV3)
+    return V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1, eidx, cap_tmp, ang
+
+
+@njit(cache=True)
+def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
+                      V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx,
+                      ekey0, ekey1, eidx, cap_tmp, ang):
+    """Polytope of cell i inside one convex piece.  Returns (nv, nf, status)."""
+    nv, nf = _box_polytope(plo, phi, V, fstart, flen, flab, fv)
+    for k in range(nbr_ptr[i], nbr_ptr[i + 1]):
+        j = nbr_idx[k]
+        a0, a1, a2, b = _halfspace_3d(y, h, i, j)
+        nv2, nf2, st = _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b,
+                                         k - nbr_ptr[i], eps, W, gstart, glen, glab, gv, fval,
+                                         newidx, ekey0, ekey1, eidx, cap_tmp, ang)
+        if st != STATUS_OK:
+            return nv, nf, st
+        if nv2 == 0:
+            return 0, 0, STATUS_OK
+        if nv2 > 0:
+            nv = nv2
+            nf = nf2
+    if p1 > p0:
+        cx = 0.0
+        cy = 0.0
+        cz = 0.0
+        for k in range(nv):
+            cx += V[k, 0]
+            cy += V[k, 1]
+            cz += V[k, 2]
+        cx /= nv
+        cy /= nv
+        cz /= nv
+        r2 = 0.0
+        for k in range(nv):
+            d2 = (V[k, 0] - cx) ** 2 + (V[k, 1] - cy) ** 2 + (V[k, 2] - cz) ** 2
+            if d2 > r2:
+                r2 = d2
+        r = np.sqrt(r2)
+        for k in range(p0, p1):
+            if off[k] - (nrm[k, 0] * cx + nrm[k, 1] * cy + nrm[k, 2] * cz) >= r + eps:
+                continue
+            nv2, nf2, st = _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, nrm[k, 0],
+                                             nrm[k, 1], nrm[k, 2], off[k], -1, eps, W, gstart,
+                                             glen, glab, gv, fval, newidx, ekey0, ekey1, eidx,
+                                             cap_tmp, ang)
+            if st != STATUS_OK:
+                return nv, nf, st
+            if nv2 == 0:
+                return 0, 0, STATUS_OK
+            if nv2 > 0:
+                nv = nv2
+                nf = nf2
+    return nv, nf, STATUS_OK
+
+
+@njit(cache=True)
+def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, weight):
+    """Volume and first moment of the polytope; adds weight * face area per label."""
+    if nv < 4 or nf < 4:
+        return 0.0, 0.0, 0.0, 0.0
+    rx = V[0, 0]
+    ry = V[0, 1]
+    rz = V[0, 2]
+    vol6 = 0.0
+    mx = 0.0
+    my = 0.0
+    mz = 0.0
+    for f in range(nf):
+        s = fstart[f]
+        L = flen[f]
+        v0 = fv[s]
+        ax0 = V[v0, 0] - rx
+        ay0 = V[v0, 1] - ry
+        az0 = V[v0, 2] - rz
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        for t in range(1, L - 1):
+            v1 = fv[s + t]
+            v2 = fv[s + t + 1]
+            bx = V[v1, 0] - rx
+            by = V[v1, 1] - ry
+            bz = V[v1, 2] - rz
+            cx = V[v2, 0] - rx
+            cy = V[v2, 1] - ry
+            cz = V[v2, 2] - rz
+            det = ax0 * (by * cz - bz * cy) - ay0 * (bx * cz - bz * cx) + az0 * (bx * cy - by * cx)
+            vol6 += det
+            mx += det * (ax0 + bx + cx)
+            my += det * (ay0 + by + cy)
+            mz += det * (az0 + bz + cz)
+            # face area vector (cross products of the fan from v0)
+            ex = bx - ax0
+            ey = by - ay0
+            ez = bz - az0
+            gx = cx - ax0
+            gy = cy - ay0
+            gz = cz - az0
+            sx += ey * gz - ez * gy
+            sy += ez * gx - ex * gz
+            sz += ex * gy - ey * gx
+        if flab[f] >= 0:
+            facet_out[fbase + flab[f]] += weight * 0.5 * np.sqrt(sx * sx + sy * sy + sz * sz)
+    vol = vol6 / 6.0
+    # centroid of a tetra (0,a,b,c) is (a+b+c)/4
+    momx = mx / 24.0 + vol * rx
+    momy = my / 24.0 + vol * ry
+    momz = mz / 24.0 + vol * rz
+    return vol, momx, momy, momz
+
+
+@njit(parallel=True, cache=True)
+def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
+                       plo, phi, psign, pdens, eps):
+    """3D twin of :func:`integrate_cells_2d`."""
+    n = y.shape[0]
+    nnz = nbr_idx.shape[0]
+    vol = np.zeros(n)
+    mass = np.zeros(n)
+    mom = np.zeros((n, 3))
+    flen = np.zeros(nnz)
+    fmass = np.zeros(nnz)
+    status = np.zeros(n, dtype=np.int64)
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+      (V, W, fstart, flen_, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1,
+       eidx, cap_tmp, ang) = _alloc_3d()
+      for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+        tmp = np.zeros(nbr_ptr[i + 1] - nbr_ptr[i])
+        for c in range(cand_ptr[i], cand_ptr[i + 1]):
+            p = cand_piece[c]
+            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+                                           pptr[p], pptr[p + 1], eps, V, W, fstart, flen_, flab,
+                                           fv, gstart, glen, glab, gv, fval, newidx, ekey0,
+                                           ekey1, eidx, cap_tmp, ang)
+            if st != STATUS_OK:
+                status[i] = st
+                break
+            if nv < 4:
+                continue
+            tmp[:] = 0.0
+            v, mx, my, mz = _integrate_polytope_3d(V, nv, fstart, flen_, flab, fv, nf, tmp, 0, 1.0)
+            w = psign[p] * pdens[p]
+            base = nbr_ptr[i]
+            for k in range(tmp.shape[0]):
+                flen[base + k] += psign[p] * tmp[k]
+                fmass[base + k] += w * tmp[k]
+            vol[i] += psign[p] * v
+            mass[i] += w * v
+            mom[i, 0] += w * mx
+            mom[i, 1] += w * my
+            mom[i, 2] += w * mz
+    return vol, mass, mom, flen, fmass, status
+
+
+@njit(cache=True)
+def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
+                      plo, phi, eps):
+    """Geometry of the given cells in 3D: every (cell, piece) polytope as faces.
+
+    Returns (owner (q,), piece (q,), face_ptr (q+1,), face_label (F,) neighbour index or -1,
+    vert_ptr (F+1,), pts (P,3)): face f of polytope k is pts[vert_ptr[f]:vert_ptr[f+1]].
+    """
+    (V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1,
+     eidx, cap_tmp, ang) = _alloc_3d()
+    nq = 0
+    for i in cells:
+        nq += cand_ptr[i + 1] - cand_ptr[i]
+    owner = np.empty(nq, dtype=np.int64)
+    piece = np.empty(nq, dtype=np.int64)
+    face_ptr = np.zeros(nq + 1, dtype=np.int64)
+    fcap = 32 * nq + 64
+    face_label = np.empty(fcap, dtype=np.int64)
+    vert_ptr = np.zeros(fcap + 1, dtype=np.int64)
+    pcap = 8 * fcap
+    pts = np.empty((pcap, 3))
+    q = 0
+    F = 0
+    P = 0
+    for i in cells:
+        for c in range(cand_ptr[i], cand_ptr[i + 1]):
+            p = cand_piece[c]
+            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+                                           pptr[p], pptr[p + 1], eps, V, W, fstart, flen, flab,
+                                           fv, gstart, glen, glab, gv, fval, newidx, ekey0,
+                                           ekey1, eidx, cap_tmp, ang)
+            if st != STATUS_OK or nv < 4 or nf < 4:
+                continue
+            need_f = F + nf
+            need_p = P
+            for f in range(nf):
+                need_p += flen[f]
+            if need_f > fcap or need_p > pcap:
+                nfcap = 2 * need_f
+                npcap = 2 * need_p
+                fl2 = np.empty(nfcap, dtype=np.int64)
+                fl2[:F] = face_label[:F]
+                vp2 = np.zeros(nfcap + 1, dtype=np.int64)
+                vp2[:F + 1] = vert_ptr[:F + 1]
+                pts2 = np.empty((npcap, 3))
+                pts2[:P] = pts[:P]
+                face_label, vert_ptr, pts, fcap, pcap = fl2, vp2, pts2, nfcap, npcap
+            for f in range(nf):
+                face_label[F] = nbr_idx[nbr_ptr[i] + flab[f]] if flab[f] >= 0 else -1
+                for t in range(flen[f]):
+                    vv = fv[fstart[f] + t]
+                    pts[P, 0] = V[vv, 0]
+                    pts[P, 1] = V[vv, 1]
+                    pts[P, 2] = V[vv, 2]
+                    P += 1
+                F += 1
+                vert_ptr[F] = P
+            owner[q] = i
+            piece[q] = p
+            q += 1
+            face_ptr[q] = F
+    return (owner[:q].copy(), piece[:q].copy(), face_ptr[:q + 1].copy(),
+            face_label[:F].copy(), vert_ptr[:F + 1].copy(), pts[:P].copy())
+
+
+# ------------------------------------------------------------ candidate pieces per cell
+@njit(cache=True)
+def candidate_pieces(cell_lo, cell_hi, active, plo, phi, dlo, dhi, G):
+    """For every active cell, the pieces whose bounding box meets the cell's bounding box.
+
+    Pieces are binned in a uniform grid of G^d bins over [dlo, dhi]; a (cell, piece) pair is
+    recorded only in the bin holding the lower corner of the two boxes' overlap, so no pair
+    is reported twice.  Returns CSR (ptr (n+1,), piece (q,)).
+    """
+    n, d = cell_lo.shape
+    P = plo.shape[0]
+    width = np.empty(d)
+    for a in range(d):
+        width[a] = (dhi[a] - dlo[a]) / G
+        if width[a] <= 0:
+            width[a] = 1.0
+    nb = G ** d
+    # bin the pieces
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    blo = np.empty((P, d), dtype=np.int64)
+    bhi = np.empty((P, d), dtype=np.int64)
+    for p in range(P):
+        for a in range(d):
+            lo_b = int(np.floor((plo[p, a] - dlo[a]) / width[a]))
+            hi_b = int(np.floor((phi[p, a] - dlo[a]) / width[a]))
+            blo[p, a] = min(max(lo_b, 0), G - 1)
+            bhi[p, a] = min(max(hi_b, 0), G - 1)
+        # iterate bins of p
+        tot = 1
+        for a in range(d):
+            tot *= bhi[p, a] - blo[p, a] + 1
+        for t in range(tot):
+            rem = t
+            b = 0
+            mul = 1
+            for a in range(d):
+                span = bhi[p, a] - blo[p, a] + 1
+                b += (blo[p, a] + rem % span) * mul
+                rem //= span
+                mul *= G
+            counts[b + 1] += 1
+    for b in range(nb):
+        counts[b + 1] += counts[b]
+    fill = counts[:-1].copy()
+    binned = np.empty(counts[nb], dtype=np.int64)
+    for p in range(P):
+        tot = 1
+        for a in range(d):
+            tot *= bhi[p, a] - blo[p, a] + 1
+        for t in range(tot):
+            rem = t
+            b = 0
+            mul = 1
+            for a in range(d):
+                span = bhi[p, a] - blo[p, a] + 1
+                b += (blo[p, a] + rem % span) * mul
+                rem //= span
+                mul *= G
+            binned[fill[b]] = p
+            fill[b] += 1
+    # two passes over cells: count, then fill
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    out = np.empty(0, dtype=np.int64)
+    for rnd in range(2):
+        q = 0
+        for i in range(n):
+            if rnd == 0:
+                ptr[i] = q
+            if not active[i]:
+                continue
+            clo = np.empty(d, dtype=np.int64)
+            chi = np.empty(d, dtype=np.int64)
+            for a in range(d):
+                clo[a] = min(max(int(np.floor((cell_lo[i, a] - dlo[a]) / width[a])), 0), G - 1)
+                chi[a] = min(max(int(np.floor((cell_hi[i, a] - dlo[a]) / width[a])), 0), G - 1)
+            tot = 1
+            for a in range(d):
+                tot *= chi[a] - clo[a] + 1
+            for t in range(tot):
+                rem = t
+                b = 0
+                mul = 1
+                bcoord = np.empty(d, dtype=np.int64)
+                for a in range(d):
+                    span = chi[a] - clo[a] + 1
+                    bcoord[a] = clo[a] + rem % span
+                    b += bcoord[a] * mul
+                    rem //= span
+                    mul *= G
+                for k in range(counts[b], counts[b + 1]):
+                    p = binned[k]
+                    ok = True
+                    for a in range(d):
+                        olo = max(cell_lo[i, a], plo[p, a])
+                        ohi = min(cell_hi[i, a], phi[p, a])
+                        if olo > ohi:
+                            ok = False
+                            break
+                        ob = min(max(int(np.floor((olo - dlo[a]) / width[a])), 0), G - 1)
+                        if ob != bcoord[a]:
+                            ok = False
+                            break
+                    if ok:
+                        if rnd == 1:
+                            out[q] = p
+                        q += 1
+        if rnd == 0:
+            ptr[n] = q
+            out = np.empty(q, dtype=np.int64)
+    return ptr, out

@@ -1,0 +1,541 @@
+"""Exact power (Laguerre) diagrams restricted to a domain.
+
+The cells of the semi-discrete transport problem,
+
+.. math:: W_i(h) = \\{x \\in \\Omega : \\langle x, y_i\\rangle + h_i \\ge
+          \\langle x, y_j\\rangle + h_j \\ \\forall j\\},
+
+form the power diagram of the targets with weights :math:`w_i = |y_i|^2 + 2 h_i`.  Its
+combinatorics come from ONE convex hull: the regular triangulation is the lower hull of the
+lifted points :math:`(y_i, -2 h_i) \\in \\mathbb{R}^{d+1}` (``scipy.spatial.ConvexHull``,
+qhull).  Points that are not vertices of the lower hull are *hidden* (empty cells).  Each
+cell is then the intersection of the half-spaces of its triangulation neighbours with each
+convex piece of the domain, clipped and integrated exactly by the numba kernels of
+:mod:`geomot._clip`.
+
+Degenerate input is normal input: targets in a lower-dimensional affine subspace (collinear
+in 2D, coplanar in 3D) are triangulated in that subspace (cells are then cylinders over a
+lower-dimensional diagram, which is exact); flat lifted configurations are handled by an
+extra lifted point high above the targets (it never touches the lower hull); non-simplicial
+lower facets (grids, cocircular points) are triangulated by qhull and the zero-length facets
+this creates are dropped from :attr:`PowerDiagram.pairs`.
+
+References
+----------
+F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM J. Comput.
+16 (1987).  B. Lévy, *A numerical algorithm for L2 semi-discrete optimal transport in 3D*,
+ESAIM M2AN 49 (2015).
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sps
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+
+from . import _clip
+from ._tol import scale_of, tol
+from ._validate import as_points, as_vector
+from .domain import Domain
+
+__all__ = ["power_diagram", "PowerDiagram", "FacetGeometry", "regular_triangulation"]
+
+
+def _readonly(a):
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+# ----------------------------------------------------------------- combinatorics
+@dataclass(frozen=True)
+class RegularTriangulation:
+    """Adjacency of the regular triangulation of weighted points (CSR, symmetric).
+
+    ``indptr (n+1,)``, ``indices (nnz,)``: neighbours of each target; ``hidden (n,)``: targets
+    that are not vertices of the lower hull (their cells are empty everywhere);
+    ``affine_dim``: dimension of the affine hull of the targets.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    hidden: np.ndarray
+    affine_dim: int
+
+
+def _lower_hull_1d(t, z):
+    """Vertices of the lower convex hull of the 2D points (t_k, z_k), in increasing t."""
+    order = np.lexsort((z, t))
+    hull = []
+    for k in order:
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (t[b] - t[a]) * (z[k] - z[a]) - (z[b] - z[a]) * (t[k] - t[a])
+            if cross <= 0:  # b is on or above the segment a-k: not a strict lower vertex
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    return np.asarray(hull, dtype=np.int64)
+
+
+def regular_triangulation(y, h):
+    """Regular triangulation of the targets ``y`` with the dual weights ``h`` (one hull call).
+
+    Parameters
+    ----------
+    y : (n, d) array_like of float
+        Distinct targets.
+    h : (n,) array_like of float
+        Dual weights; the lifted points are :math:`(y_i, -2 h_i)`.
+
+    Returns
+    -------
+    RegularTriangulation
+        Symmetric CSR adjacency, hidden mask and affine dimension of the targets.
+    """
+    y = as_points(y, "y")
+    h = as_vector(h, "h", n=y.shape[0])
+    return _regular_triangulation(y, h)
+
+
+def _edges_to_csr(n, a, b):
+    lo = np.minimum(a, b).astype(np.int64)
+    hi = np.maximum(a, b).astype(np.int64)
+    keys = np.unique(lo * n + hi)
+    lo = keys // n
+    hi = keys % n
+    rows = np.concatenate([lo, hi])
+    cols = np.concatenate([hi, lo])
+    order = np.lexsort((cols, rows))
+    rows = rows[order]
+    cols = cols[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    np.cumsum(indptr, out=indptr)
+    return indptr, np.ascontiguousarray(cols)
+
+
+def _regular_triangulation(y, h):
+    n, d = y.shape
+    hidden = np.zeros(n, dtype=bool)
+    if n == 1:
+        return RegularTriangulation(np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64), hidden, 0)
+    center = y.mean(axis=0)
+    yc = y - center
+    _, s, vt = np.linalg.svd(yc, full_matrices=False)
+    k = int(np.sum(s > tol.rank * max(s[0], 1e-300)))
+    t = yc @ vt[:k].T  # coordinates in the affine hull
+    z = -2.0 * (h - h.mean())
+    # the lower hull is unchanged by adding an affine function of t to z: remove the
+    # least-squares affine part so that qhull sees a well-scaled, untilted point cloud
+    A = np.column_stack([t, np.ones(n)])
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    z = z - A @ coef
+    if k == 1:
+        verts = _lower_hull_1d(t[:, 0], z)
+        hidden[:] = True
+        hidden[verts] = False
+        if verts.size < 2:
+            return RegularTriangulation(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), hidden, 1)
+        indptr, indices = _edges_to_csr(n, verts[:-1], verts[1:])
+        return RegularTriangulation(indptr, indices, hidden, 1)
+    # a lifted point above the centroid, higher than every lifted point: it is never on the
+    # lower hull, and it makes the hull full-dimensional when the lifted points are flat
+    zspan = float(z.max() - z.min())
+    tspan = float(np.ptp(t, axis=0).max())
+    top = np.concatenate([t.mean(axis=0), [z.max() + zspan + tspan]])
+    pts = np.vstack([np.column_stack([t, z]), top])
+    try:
+        hull = ConvexHull(pts)
+    except QhullError as exc:  # pragma: no cover - qhull failing on valid input is a bug
+        raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
+    lower = hull.equations[:, k] < 0
+    simp = hull.simplices[lower]
+    simp = simp[np.all(simp < n, axis=1)]
+    visible = np.zeros(n, dtype=bool)
+    visible[simp.ravel()] = True
+    hidden = ~visible
+    kk = simp.shape[1]
+    a = np.concatenate([simp[:, p] for p in range(kk) for q in range(p + 1, kk)])
+    b = np.concatenate([simp[:, q] for p in range(kk) for q in range(p + 1, kk)])
+    indptr, indices = _edges_to_csr(n, a, b)
+    return RegularTriangulation(indptr, indices, hidden, k)
+
+
+# ----------------------------------------------------------------- result objects
+@dataclass(frozen=True)
+class FacetGeometry:
+    """Geometry of the facets shared by adjacent cells, clipped to the domain.
+
+    ``pair_index (s,)`` index into :attr:`PowerDiagram.pairs` of each facet piece;
+    ``indptr (s+1,)`` and ``points (P, d)``: the vertices of piece k are
+    ``points[indptr[k]:indptr[k+1]]`` (a segment in 2D, a convex polygon in 3D).
+    A facet cut by a hole of the domain has several pieces.
+    """
+
+    pair_index: np.ndarray
+    indptr: np.ndarray
+    points: np.ndarray
+
+    @cached_property
+    def segments(self):
+        """(s, 2, 2) array: the facet pieces of a 2D diagram as segments."""
+        if self.points.shape[1] != 2:
+            raise ValueError("segments are defined for 2D diagrams; use polygons in 3D")
+        return _readonly(self.points.reshape(-1, 2, 2))
+
+    @property
+    def polygons(self):
+        """List of (p, d) arrays, one per facet piece."""
+        return [self.points[self.indptr[k]:self.indptr[k + 1]] for k in range(len(self.pair_index))]
+
+
+@dataclass(frozen=True, eq=False)
+class PowerDiagram:
+    """The power diagram of targets ``y`` with dual weights ``h``, restricted to ``domain``.
+
+    Attributes
+    ----------
+    y : (n, d) ndarray
+    h : (n,) ndarray
+    domain : Domain
+    volumes : (n,) ndarray
+        Lebesgue measure of each cell inside the domain (0 for empty cells); sums to
+        ``domain.volume``.
+    masses : (n,) ndarray
+        Source probability of each cell, :math:`\\mu(W_i) = \\int_{W_i} \\rho / \\int_\\Omega \\rho`.
+    triangulation : RegularTriangulation
+        Adjacency of the regular triangulation (all potential neighbours).
+    """
+
+    y: np.ndarray
+    h: np.ndarray
+    domain: Domain
+    volumes: np.ndarray
+    masses: np.ndarray
+    triangulation: RegularTriangulation
+    _moments: np.ndarray = field(repr=False)
+    _slot_measure: np.ndarray = field(repr=False)
+    _slot_mass: np.ndarray = field(repr=False)
+    _cand_ptr: np.ndarray = field(repr=False)
+    _cand_piece: np.ndarray = field(repr=False)
+    _eps: float = field(repr=False)
+
+    @property
+    def dim(self):
+        return self.y.shape[1]
+
+    @property
+    def n(self):
+        return self.y.shape[0]
+
+    @property
+    def hidden(self):
+        """(n,) bool: targets that are not on the lower hull of the lifted points."""
+        return self.triangulation.hidden
+
+    @cached_property
+    def empty(self):
+        """(n,) bool: cells of zero source mass inside the domain."""
+        return _readonly(~(self.masses > 0))
+
+    @cached_property
+    def centroids(self):
+        """(n, d): μ-barycentre of each cell (NaN rows for empty cells)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mass_abs = self.masses * self.domain.total_mass
+            c = self._moments / mass_abs[:, None]
+        c[self.empty] = np.nan
+        return _readonly(c)
+
+    @cached_property
+    def _pair_slots(self):
+        tri = self.triangulation
+        rows = np.repeat(np.arange(self.n), np.diff(tri.indptr))
+        cols = tri.indices
+        keep = rows < cols
+        slots = np.flatnonzero(keep)
+        meas = self._slot_measure[slots]
+        # a facet of positive measure: longer than the facet tolerance of the domain's size
+        scale = scale_of(self.domain.bounds)
+        thresh = tol.facet * scale ** (self.dim - 1)
+        good = meas > thresh
+        return slots[good], rows[slots[good]], cols[slots[good]]
+
+    @cached_property
+    def pairs(self):
+        """(m, 2) int64, i < j: adjacent cells sharing a facet of positive measure in the domain."""
+        _, r, c = self._pair_slots
+        return _readonly(np.column_stack([r, c]).astype(np.int64))
+
+    @cached_property
+    def facet_measures(self):
+        """(m,): length (2D) or area (3D) of the facet of each pair inside the domain."""
+        return _readonly(self._slot_measure[self._pair_slots[0]])
+
+    @cached_property
+    def facet_masses(self):
+        """(m,): :math:`\\int_{W_i \\cap W_j} \\rho\\, d\\sigma` divided by the total source mass."""
+        return _readonly(self._slot_mass[self._pair_slots[0]] / self.domain.total_mass)
+
+    def hessian(self):
+        """Jacobian of the masses with respect to h, as a ``scipy.sparse.csr_matrix`` (n, n).
+
+        .. math::
+            \\frac{\\partial \\mu(W_i)}{\\partial h_j} = -\\frac{\\int_{W_i\\cap W_j} \\rho\\, d\\sigma}
+            {|y_i - y_j|} \\ (i \\ne j), \\qquad
+            \\frac{\\partial \\mu(W_i)}{\\partial h_i} = -\\sum_{j\\ne i}
+            \\frac{\\partial \\mu(W_i)}{\\partial h_j}.
+
+        Symmetric, off-diagonal entries <= 0, rows summing to 0 (a weighted graph Laplacian).
+        Returns a fresh matrix at each call.
+        """
+        p = self.pairs
+        n = self.n
+        if p.shape[0] == 0:
+            return sps.csr_matrix((n, n))
+        dist = np.linalg.norm(self.y[p[:, 0]] - self.y[p[:, 1]], axis=1)
+        w = self.facet_masses / dist
+        rows = np.concatenate([p[:, 0], p[:, 1], p[:, 0], p[:, 1]])
+        cols = np.concatenate([p[:, 1], p[:, 0], p[:, 0], p[:, 1]])
+        vals = np.concatenate([-w, -w, w, w])
+        return sps.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+    # -------------------------------------------------------------- geometry
+    def _cell_geometry(self, cells):
+        cells = np.asarray(cells, dtype=np.int64)
+        pc = self.domain.pieces
+        tri = self.triangulation
+        if self.dim == 2:
+            return _clip.cell_polygons_2d(self.y, self.h, tri.indptr, tri.indices, cells,
+                                          self._cand_ptr, self._cand_piece, pc.normals,
+                                          pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps)
+        return _clip.cell_polytopes_3d(self.y, self.h, tri.indptr, tri.indices, cells,
+                                       self._cand_ptr, self._cand_piece, pc.normals, pc.offsets,
+                                       pc.indptr, pc.lo, pc.hi, self._eps)
+
+    def cell(self, i):
+        """Geometry of cell ``i`` inside the domain.
+
+        2D: a shapely geometry (Polygon, MultiPolygon, or an empty Polygon).
+        3D: a ``trimesh.Trimesh`` (convex for convex domains; for a mesh domain, the exact
+        intersection of the convex cell with the mesh).
+        """
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise ValueError(f"i must be an integer cell index, got {i!r}")
+        if not 0 <= i < self.n:
+            raise ValueError(f"i must be in [0, {self.n}), got {i}")
+        if self.dim == 2:
+            import shapely
+
+            owner, piece, ptr, pts, _ = self._cell_geometry([i])
+            sign = self.domain.pieces.sign
+            polys = [shapely.Polygon(pts[ptr[k]:ptr[k + 1]]) for k in range(len(owner)) if sign[piece[k]] > 0]
+            if not polys:
+                return shapely.Polygon()
+            if len(polys) == 1:
+                return polys[0]
+            merged = shapely.union_all(polys)
+            return merged.buffer(0) if not merged.is_valid else merged
+        import trimesh
+
+        if self.domain.kind == "mesh":
+            # the signed cone decomposition is not a partition: intersect the convex cell
+            # (clipped to the bounding box) with the solid itself
+            box = Domain.box(*self.domain.bounds)
+            pd_box = power_diagram(self.y, self.h, box)
+            convex = pd_box.cell(i)
+            if convex.is_empty or len(convex.faces) == 0:
+                return trimesh.Trimesh()
+            return trimesh.boolean.intersection([convex, self.domain.geometry], engine="manifold")
+        owner, piece, fptr, flab, vptr, pts = self._cell_geometry([i])
+        meshes = []
+        for k in range(len(owner)):
+            vs = pts[vptr[fptr[k]]:vptr[fptr[k + 1]]]
+            if len(vs) >= 4:
+                meshes.append(trimesh.convex.convex_hull(vs))
+        if not meshes:
+            return trimesh.Trimesh()
+        if len(meshes) == 1:
+            return meshes[0]
+        return trimesh.util.concatenate(meshes)
+
+    def facets(self):
+        """Geometry of every facet of :attr:`pairs` inside the domain (:class:`FacetGeometry`).
+
+        Facet pieces of the positive pieces of the domain are returned (for a mesh domain the
+        signed cone decomposition is not a partition: use the facet measures instead).
+        """
+        d = self.dim
+        pair_lookup = {(int(a), int(b)): k for k, (a, b) in enumerate(self.pairs)}
+        cells = np.unique(self.pairs[:, 0]) if len(self.pairs) else np.zeros(0, dtype=np.int64)
+        sign = self.domain.pieces.sign
+        pair_index = []
+        chunks = []
+        if d == 2:
+            owner, piece, ptr, pts, labels = self._cell_geometry(cells)
+            for k in range(len(owner)):
+                if sign[piece[k]] < 0:
+                    continue
+                i = int(owner[k])
+                a, b = ptr[k], ptr[k + 1]
+                m = b - a
+                for t in range(m):
+                    j = int(labels[a + t])
+                    if j > i and (i, j) in pair_lookup:
+                        p0 = pts[a + t]
+                        p1 = pts[a + (t + 1) % m]
+                        if np.linalg.norm(p1 - p0) > 0:
+                            pair_index.append(pair_lookup[(i, j)])
+                            chunks.append(np.vstack([p0, p1]))
+        else:
+            owner, piece, fptr, flab, vptr, pts = self._cell_geometry(cells)
+            for k in range(len(owner)):
+                if sign[piece[k]] < 0:
+                    continue
+                i = int(owner[k])
+                for f in range(fptr[k], fptr[k + 1]):
+                    j = int(flab[f])
+                    if j > i and (i, j) in pair_lookup:
+                        pair_index.append(pair_lookup[(i, j)])
+                        chunks.append(pts[vptr[f]:vptr[f + 1]])
+        counts = np.array([len(c) for c in chunks], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        points = np.vstack(chunks) if chunks else np.zeros((0, d))
+        return FacetGeometry(_readonly(np.asarray(pair_index, dtype=np.int64)), _readonly(indptr),
+                             _readonly(points))
+
+
+# ----------------------------------------------------------------- construction
+def _check_duplicates(y):
+    n = y.shape[0]
+    if n < 2:
+        return
+    r = tol.duplicate * scale_of(y)
+    tree = cKDTree(y)
+    pairs = tree.query_pairs(max(r, 0.0), output_type="ndarray")
+    if len(pairs):
+        i, j = pairs[0]
+        raise ValueError(
+            f"y contains duplicate targets (rows {min(i, j)} and {max(i, j)} coincide"
+            f"{' within ' + format(r, '.3g') if r > 0 else ''}); merge them and add their masses"
+        )
+
+
+def power_diagram(y, h, domain):
+    """Exact power diagram of the targets restricted to a domain.
+
+    Parameters
+    ----------
+    y : (n, d) array_like of float
+        Distinct targets (d = 2 or 3, the domain's dimension).
+    h : (n,) array_like of float
+        Dual weights (the Brenier potential is :math:`\\max_i \\langle x, y_i\\rangle + h_i`).
+    domain : Domain
+        The support of the source measure.
+
+    Returns
+    -------
+    PowerDiagram
+
+    Notes
+    -----
+    The cells are
+
+    .. math:: W_i = \\{x \\in \\Omega: \\langle x, y_i\\rangle + h_i \\ge \\langle x, y_j\\rangle + h_j\\ \\forall j\\},
+
+    a power diagram with weights :math:`w_i = |y_i|^2 + 2 h_i`.  Its combinatorics are the lower
+    convex hull of :math:`(y_i, -2h_i)`, computed by one ``scipy.spatial.ConvexHull`` call.
+
+    Examples
+    --------
+    >>> import numpy as np, geomot
+    >>> dom = geomot.Domain.box([0, 0], [1, 1])
+    >>> pd = geomot.power_diagram([[0.25, 0.5], [0.75, 0.5]], [0.0, 0.0], dom)
+    >>> np.allclose(pd.volumes, [0.5, 0.5])
+    True
+    """
+    if not isinstance(domain, Domain):
+        raise ValueError(f"domain must be a geomot.Domain, got {type(domain).__name__}")
+    if domain.dim not in (2, 3):
+        raise ValueError(f"exact power diagrams need a 2D or 3D domain, got dimension {domain.dim}")
+    y = as_points(y, "y", dim=domain.dim)
+    h = as_vector(h, "h", n=y.shape[0])
+    _check_duplicates(y)
+    return _power_diagram(y, h, domain)
+
+
+def _power_diagram(y, h, domain, triangulation=None):
+    n, d = y.shape
+    # adding a constant to h changes nothing: centre it for the kernels' rounding
+    h = h - h.mean() if n else h
+    tri = _regular_triangulation(y, h) if triangulation is None else triangulation
+    pc = domain.pieces
+    scale = scale_of(domain.bounds)
+    eps = tol.clip * scale
+    active = ~tri.hidden
+    P = pc.lo.shape[0]
+    if P == 1:
+        cand_ptr = np.concatenate([[0], np.cumsum(active)]).astype(np.int64)
+        cand_piece = np.zeros(int(active.sum()), dtype=np.int64)
+    else:
+        cand_ptr, cand_piece = _candidates(y, h, tri, domain, active, eps)
+    kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
+    vol, mass, mom, slot_len, slot_mass, status = kernel(
+        y, h, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
+        pc.lo, pc.hi, pc.sign, pc.density, eps)
+    if np.any(status != _clip.STATUS_OK):
+        bad = int(np.flatnonzero(status)[0])
+        raise RuntimeError(f"cell {bad} overflowed the clipping buffers (degree {np.diff(tri.indptr)[bad]}); "
+                           "this is a bug or an extremely degenerate input")
+    # signed decompositions (meshes) can leave rounding-level negative values
+    vol = np.where(vol < 0, 0.0, vol)
+    mass = np.where(mass < 0, 0.0, mass)
+    total = domain.total_mass
+    masses = mass / total
+    return PowerDiagram(
+        y=_readonly(y), h=_readonly(h), domain=domain, volumes=_readonly(vol),
+        masses=_readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
+        _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps)
+
+
+def _candidates(y, h, tri, domain, active, eps):
+    """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
+    d = y.shape[1]
+    n = y.shape[0]
+    pc = domain.pieces
+    lo, hi = domain.bounds
+    box_nrm = np.zeros((0, d))
+    box_off = np.zeros(0)
+    box_ptr = np.zeros(2, dtype=np.int64)
+    cand_ptr = np.concatenate([[0], np.cumsum(active)]).astype(np.int64)
+    cand_piece = np.zeros(int(active.sum()), dtype=np.int64)
+    cells = np.flatnonzero(active)
+    if d == 2:
+        owner, _, ptr, pts, _ = _clip.cell_polygons_2d(
+            y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
+            box_ptr, lo[None, :], hi[None, :], eps)
+        counts = np.diff(ptr)
+    else:
+        owner, _, fptr, _, vptr, pts = _clip.cell_polytopes_3d(
+            y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
+            box_ptr, lo[None, :], hi[None, :], eps)
+        counts = vptr[fptr[1:]] - vptr[fptr[:-1]]
+    cell_lo = np.full((n, d), np.inf)
+    cell_hi = np.full((n, d), -np.inf)
+    has = np.zeros(n, dtype=bool)
+    if len(owner):
+        starts = np.repeat(np.arange(len(owner)), counts)
+        seg_lo = np.full((len(owner), d), np.inf)
+        seg_hi = np.full((len(owner), d), -np.inf)
+        np.minimum.at(seg_lo, starts, pts)
+        np.maximum.at(seg_hi, starts, pts)
+        cell_lo[owner] = seg_lo - eps
+        cell_hi[owner] = seg_hi + eps
+        has[owner] = True
+    P = pc.lo.shape[0]
+    G = max(1, int(np.ceil(P ** (1.0 / d))))
+    return _clip.candidate_pieces(np.where(has[:, None], cell_lo, 0.0), np.where(has[:, None], cell_hi, 0.0),
+                                  has, pc.lo, pc.hi, lo, hi, G)
