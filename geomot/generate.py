@@ -1,0 +1,554 @@
+"""Generation that respects the singular set (AE-OT), and the continuous baseline that does not.
+
+:class:`PiecewiseLinearMap` extends the discrete optimal map piecewise linearly over the Delaunay
+triangulation of the cell centroids and refuses to interpolate across the singular set;
+:func:`continuous_map` fits a smooth map to the same data and shows mode collapse (samples in the
+gap between modes).  :func:`off_support_fraction` and :func:`mode_balance` measure the two.
+"""
+
+import numpy as np
+from scipy.spatial import Delaunay, QhullError, cKDTree
+
+from ._validate import as_points, as_positive_float, as_positive_int, as_rng
+
+__all__ = ["PiecewiseLinearMap", "ContinuousMap", "continuous_map", "off_support_fraction",
+           "mode_balance"]
+
+
+def _diagram_of(res):
+    if hasattr(res, "pairs") and hasattr(res, "facets"):
+        return res
+    diagram = getattr(res, "diagram", None)
+    if diagram is None:
+        raise ValueError(
+            "res must be an exact OTResult (with .diagram) or a PowerDiagram; "
+            f"got {type(res).__name__} without a power diagram")
+    return diagram
+
+
+def _cells_and_targets(res):
+    """(m,) indices of the non-empty cells, their centroids (m, d) and targets (m, d)."""
+    diagram = _diagram_of(res)
+    y = np.asarray(diagram.y, dtype=np.float64)
+    cen = np.asarray(diagram.centroids, dtype=np.float64)
+    empty = np.asarray(diagram.empty, dtype=bool) | ~np.all(np.isfinite(cen), axis=1)
+    idx = np.flatnonzero(~empty)
+    return diagram, idx, cen[idx], y[idx]
+
+
+def _spatial_order(x, n_cells):
+    """A permutation that sorts points along a snake path through a grid (locality for walks)."""
+    n, d = x.shape
+    if n < 2:
+        return np.arange(n)
+    lo = x.min(axis=0)
+    span = np.maximum(x.max(axis=0) - lo, 1e-300)
+    g = max(1, int(np.ceil(n_cells ** (1.0 / d))))
+    q = np.minimum((x - lo) / span * g, g - 1).astype(np.int64)
+    # boustrophedon: reverse the fast axis on every other row (and slab in 3D)
+    key = q[:, 0]
+    for k in range(1, d):
+        flip = (key % 2) == 1
+        qk = np.where(flip, g - 1 - q[:, k], q[:, k])
+        key = key * g + qk
+    return np.argsort(key, kind="stable")
+
+
+def _lifted_argmax(y, h):
+    """A k-d tree whose nearest neighbour is ``argmax_i <x, y_i> + h_i`` (exact power cells).
+
+    ``argmax <x, y_i> + h_i = argmin |x - y_i|^2 - w_i`` with ``w_i = |y_i|^2 + 2 h_i``; lifting
+    ``y_i -> (y_i, sqrt(W - w_i))`` (``W = max w``) and ``x -> (x, 0)`` turns it into a nearest
+    neighbour query.
+    """
+    w = (y * y).sum(axis=1) + 2.0 * h
+    lift = np.sqrt(np.maximum(w.max() - w, 0.0))
+    return cKDTree(np.column_stack([y, lift]))
+
+
+class PiecewiseLinearMap:
+    """Piecewise-linear extension of a semi-discrete optimal map (AE-OT generation).
+
+    The centroids ``c_i`` of the non-empty power cells are triangulated (Delaunay, the dual of
+    the power diagram up to a few boundary edges); on each simplex ``conv(c_{i_0}, ..., c_{i_d})``
+    the map is the affine map onto ``conv(y_{i_0}, ..., y_{i_d})``:
+
+    .. math::
+
+        g(x) = \\sum_{k=0}^{d} \\lambda_k(x)\\, y_{i_k}, \\qquad
+        x = \\sum_k \\lambda_k(x)\\, c_{i_k},\\ \\sum_k \\lambda_k = 1 .
+
+    With ``avoid_singular=True`` a simplex is *rejected* when one of its edges ``(i, j)`` is a
+    singular pair (:func:`geomot.singular_set`), or is not a pair of adjacent cells and its
+    targets' segment crosses empty target space by the same criterion (score above the singular
+    set's threshold): such a simplex straddles the singular set and would interpolate across the
+    gap / hole.  ``g`` gives NaN rows there and :meth:`sample` redraws.
+
+    Outside the convex hull of the centroids (a thin band along the domain boundary) ``g`` is the
+    discrete map itself, ``T(x) = y_{argmax_i <x, y_i> + h_i}``, which always lands on a target.
+
+    Parameters
+    ----------
+    res : OTResult
+        An exact solve (``res.diagram``, ``res.h``, ``res.domain`` are used).
+    avoid_singular : bool
+        Reject simplices that straddle the singular set (default).  ``False``: the naive
+        extension, which interpolates across it.
+    singular : SingularSet, optional
+        The singular set to avoid (default: ``singular_set(res)`` with its default threshold).
+
+    Attributes
+    ----------
+    cells : (m,) int64
+        Target indices of the non-empty cells (the triangulation's vertices).
+    centroids, targets : (m, d) float64
+    triangulation : scipy.spatial.Delaunay
+    rejected : (S,) bool
+        Rejected simplices (all False when ``avoid_singular=False``).
+    singular : SingularSet or None
+
+    References
+    ----------
+    D. An, Y. Guo, N. Lei, Z. Luo, S.-T. Yau, X. Gu, *AE-OT: a new generative model based on
+    extended semi-discrete optimal transport*, ICLR 2020.
+    N. Lei et al., *Mode Collapse and Regularity of Optimal Transportation Maps*,
+    arXiv:1902.02934.
+
+    Example
+    -------
+    >>> import geomot
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]),
+    ...                       geomot.shapes.sample(geomot.shapes.two_half_disks(), 800, seed=0),
+    ...                       tol=1e-6)
+    >>> g = geomot.PiecewiseLinearMap(res)
+    >>> g.sample(1000, seed=1).shape
+    (1000, 2)
+    """
+
+    def __init__(self, res, avoid_singular=True, *, singular=None):
+        if not isinstance(avoid_singular, (bool, np.bool_)):
+            raise ValueError(f"avoid_singular must be True or False, got {avoid_singular!r}")
+        diagram, cells, cen, tgt = _cells_and_targets(res)
+        d = cen.shape[1]
+        if cells.size < d + 2:
+            raise ValueError(
+                f"res has {cells.size} non-empty cells: need at least {d + 2} to triangulate "
+                f"their centroids in {d}D")
+        try:
+            tri = Delaunay(cen)
+        except QhullError as exc:
+            raise ValueError(f"cannot triangulate the cell centroids (degenerate?): {exc}") from None
+        self._res = res
+        self._domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
+        self._dim = d
+        self._cells = cells
+        self._cen = cen
+        self._tgt = tgt
+        self._tri = tri
+        self._avoid = bool(avoid_singular)
+        h = np.asarray(getattr(res, "h", None) if getattr(res, "h", None) is not None
+                       else diagram.h, dtype=np.float64)
+        self._lift = _lifted_argmax(np.asarray(diagram.y, dtype=np.float64), h)
+        self._y_all = np.asarray(diagram.y, dtype=np.float64)
+        if singular is not None and not avoid_singular:
+            raise ValueError("singular= is only used with avoid_singular=True")
+        if avoid_singular:
+            if singular is None:
+                from .singular import singular_set
+
+                singular = singular_set(res)
+            if not hasattr(singular, "pairs") or not hasattr(singular, "local_scale"):
+                raise ValueError(f"singular must be a SingularSet, got {type(singular).__name__}")
+            if np.asarray(singular.local_scale).shape[0] != self._y_all.shape[0]:
+                raise ValueError(
+                    f"singular was computed for {np.asarray(singular.local_scale).shape[0]} "
+                    f"targets, res has {self._y_all.shape[0]}")
+            rejected = self._reject(diagram, singular)
+        else:
+            rejected = np.zeros(tri.simplices.shape[0], dtype=bool)
+        rejected.setflags(write=False)
+        self._singular = singular if avoid_singular else None
+        self._rejected = rejected
+
+    def _reject(self, diagram, singular):
+        from .singular import emptiness_scores
+
+        n = self._y_all.shape[0]
+        simp = self._cells[self._tri.simplices]  # global target indices
+        d1 = simp.shape[1]
+        a_idx, b_idx = np.triu_indices(d1, k=1)
+        ea = simp[:, a_idx]
+        eb = simp[:, b_idx]
+        lo = np.minimum(ea, eb).ravel()
+        hi = np.maximum(ea, eb).ravel()
+        key = lo * n + hi
+        sp = np.asarray(singular.pairs, dtype=np.int64).reshape(-1, 2)
+        sing_key = np.minimum(sp[:, 0], sp[:, 1]) * n + np.maximum(sp[:, 0], sp[:, 1])
+        bad = np.isin(key, sing_key)
+        # Delaunay edges that are not adjacent cells: test them with the same criterion
+        dp = np.asarray(diagram.pairs, dtype=np.int64).reshape(-1, 2)
+        pair_key = np.minimum(dp[:, 0], dp[:, 1]) * n + np.maximum(dp[:, 0], dp[:, 1])
+        ukey, inv = np.unique(key, return_inverse=True)
+        nondual = ~np.isin(ukey, pair_key)
+        if np.any(nondual):
+            cand = ukey[nondual]
+            ci, cj = cand // n, cand % n
+            ell = np.asarray(singular.local_scale, dtype=np.float64)
+            tau = float(singular.threshold)
+            jump = np.linalg.norm(self._y_all[ci] - self._y_all[cj], axis=1)
+            probe = jump > tau * np.maximum(ell[ci], ell[cj])
+            flag = np.zeros(ukey.size, dtype=bool)
+            if np.any(probe):
+                sc = emptiness_scores(self._y_all, np.column_stack([ci[probe], cj[probe]]), ell)
+                sub = np.flatnonzero(nondual)[probe]
+                flag[sub] = sc > tau
+            bad |= flag[inv.ravel()]
+        return bad.reshape(simp.shape[0], -1).any(axis=1)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dim(self):
+        return self._dim
+
+    @property
+    def avoid_singular(self):
+        return self._avoid
+
+    @property
+    def cells(self):
+        return self._cells
+
+    @property
+    def centroids(self):
+        return self._cen
+
+    @property
+    def targets(self):
+        return self._tgt
+
+    @property
+    def triangulation(self):
+        return self._tri
+
+    @property
+    def rejected(self):
+        return self._rejected
+
+    @property
+    def singular(self):
+        return self._singular
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, x):
+        """(N, d) images and (N,) bool "rejected" for validated points ``x``."""
+        tri = self._tri
+        d = self._dim
+        order = _spatial_order(x, tri.simplices.shape[0])
+        xs = x[order]
+        s_sorted = tri.find_simplex(xs)
+        s = np.empty_like(s_sorted)
+        s[order] = s_sorted
+        out = np.empty_like(x)
+        inside = s >= 0
+        si = s[inside]
+        xi = x[inside]
+        trans = tri.transform[si]
+        b = np.einsum("nij,nj->ni", trans[:, :d, :], xi - trans[:, d, :])
+        lam = np.column_stack([b, 1.0 - b.sum(axis=1)])
+        verts = self._tgt[tri.simplices[si]]
+        out[inside] = np.einsum("nk,nkd->nd", lam, verts)
+        if not np.all(inside):
+            xo = x[~inside]
+            _, j = self._lift.query(np.column_stack([xo, np.zeros(xo.shape[0])]), k=1)
+            out[~inside] = self._y_all[j]
+        rej = np.zeros(x.shape[0], dtype=bool)
+        rej[inside] = self._rejected[si]
+        return out, rej
+
+    def __call__(self, x):
+        """Map source points.
+
+        Parameters
+        ----------
+        x : (N, d) array_like
+            Source points (anywhere; outside the centroids' hull the discrete map is used).
+
+        Returns
+        -------
+        (N, d) float64
+            ``g(x)``; NaN rows for points in rejected simplices.
+        """
+        x = as_points(x, "x", dim=self._dim, min_rows=0) if np.size(x) else np.zeros((0, self._dim))
+        out, rej = self._evaluate(x)
+        out[rej] = np.nan
+        return out
+
+    def sample(self, n, seed=None, *, max_rounds=50):
+        """Exactly ``n`` generated points: source samples mapped by ``g``, rejected ones redrawn.
+
+        Parameters
+        ----------
+        n : int >= 0
+        seed : None, int or numpy.random.Generator
+        max_rounds : int
+            Rounds of drawing before giving up.
+
+        Returns
+        -------
+        (n, d) float64
+
+        Raises
+        ------
+        RuntimeError
+            If fewer than ``n`` points were accepted after ``max_rounds`` rounds (the rejected
+            simplices cover almost all of the domain).
+        """
+        n = as_positive_int(n, "n", minimum=0)
+        max_rounds = as_positive_int(max_rounds, "max_rounds")
+        rng = as_rng(seed)
+        if self._domain is None:
+            raise ValueError("res has no domain to sample the source from")
+        chunks = []
+        have = 0
+        rate = 1.0 - self._rejected.mean() if self._rejected.size else 1.0
+        rate = max(rate, 0.05)
+        drawn = accepted = 0
+        for _ in range(max_rounds):
+            if have >= n:
+                break
+            need = n - have
+            m = int(min(np.ceil(need / rate * 1.05) + 16, max(4 * need, 1_000_000)))
+            x = np.asarray(self._domain.sample(m, seed=rng), dtype=np.float64)
+            out, rej = self._evaluate(x)
+            good = out[~rej]
+            chunks.append(good[:need])
+            have += min(good.shape[0], need)
+            drawn += m
+            accepted += good.shape[0]
+            rate = max(accepted / drawn, 1e-3)
+        if have < n:
+            raise RuntimeError(
+                f"PiecewiseLinearMap.sample: only {have} of {n} points accepted after "
+                f"{max_rounds} rounds ({drawn} source samples, acceptance {accepted / max(drawn, 1):.2%}); "
+                f"the rejected (singular) simplices cover almost all of the domain")
+        if not chunks:
+            return np.zeros((0, self._dim))
+        return np.concatenate(chunks, axis=0)
+
+
+class ContinuousMap:
+    """A smooth map fitted to (centroid, target) pairs: the continuous baseline.
+
+    Like a neural network generator it is continuous, so on a target with several modes it
+    either drops a mode or fills the gap between them (mode collapse, THEORY.md).
+
+    Call it on source points, or :meth:`sample` it.  Built by :func:`continuous_map`.
+    """
+
+    def __init__(self, fn, domain, dim, kind):
+        self._fn = fn
+        self._domain = domain
+        self._dim = dim
+        self.kind = kind
+
+    def __call__(self, x):
+        """(N, d) source points -> (N, d) images."""
+        x = as_points(x, "x", dim=self._dim)
+        return np.asarray(self._fn(x), dtype=np.float64)
+
+    def sample(self, n, seed=None):
+        """``n`` images of source samples drawn from the domain."""
+        n = as_positive_int(n, "n", minimum=0)
+        x = np.asarray(self._domain.sample(n, seed=as_rng(seed)), dtype=np.float64)
+        if n == 0:
+            return np.zeros((0, self._dim))
+        return np.asarray(self._fn(x), dtype=np.float64)
+
+
+def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None):
+    """Fit a continuous map to the (centroid, target) pairs of a transport result.
+
+    Parameters
+    ----------
+    res : OTResult
+        An exact solve.
+    kind : {"rbf", "poly"}
+        ``"rbf"``: a thin-plate-spline :class:`scipy.interpolate.RBFInterpolator` with smoothing;
+        ``"poly"``: a least-squares polynomial of total degree ``degree`` (a tiny regressor).
+    smoothing : float, optional
+        RBF smoothing (default ``1e-3 * m``, ``m`` the number of cells: a mild regularisation,
+        like a network that cannot represent the jump).
+    degree : int
+        Polynomial degree for ``kind="poly"``.
+    neighbors : int, optional
+        RBF: use only this many nearest centroids per evaluation (default: all for up to 4000
+        cells, else 64).
+
+    Returns
+    -------
+    ContinuousMap
+
+    Notes
+    -----
+    The fit minimises
+
+    .. math:: \\sum_i m_i |f(c_i) - y_i|^2 + \\text{regularisation}
+
+    (the cell masses ``m_i`` are equal for uniform targets and are ignored by the RBF).  Any such
+    ``f`` is continuous, so where the true map jumps across the singular set it passes through
+    the gap: :func:`off_support_fraction` of its samples is positive.
+
+    Example
+    -------
+    >>> import geomot
+    >>> from geomot.generate import continuous_map, off_support_fraction
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]),
+    ...                       geomot.shapes.sample(geomot.shapes.two_half_disks(), 800, seed=0),
+    ...                       tol=1e-6)
+    >>> f = continuous_map(res)
+    >>> off_support_fraction(f.sample(5000, seed=2), geomot.shapes.two_half_disks()) > 0.02
+    True
+    """
+    if kind not in ("rbf", "poly"):
+        raise ValueError(f"kind must be 'rbf' or 'poly', got {kind!r}")
+    diagram, cells, cen, tgt = _cells_and_targets(res)
+    domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
+    m, d = cen.shape
+    if kind == "rbf":
+        from scipy.interpolate import RBFInterpolator
+
+        if m < d + 2:
+            raise ValueError(f"res has {m} non-empty cells: too few to fit an RBF")
+        sm = 1e-3 * m if smoothing is None else as_positive_float(smoothing, "smoothing",
+                                                                   allow_zero=True)
+        if neighbors is None:
+            neighbors = None if m <= 4000 else 64
+        else:
+            neighbors = as_positive_int(neighbors, "neighbors", minimum=d + 2)
+        fn = RBFInterpolator(cen, tgt, kernel="thin_plate_spline", smoothing=sm,
+                             neighbors=neighbors)
+        return ContinuousMap(fn, domain, d, "rbf")
+    degree = as_positive_int(degree, "degree")
+    exps = _monomials(d, degree)
+    if m < len(exps):
+        raise ValueError(f"res has {m} non-empty cells: too few for a degree-{degree} polynomial")
+    lo = cen.min(axis=0)
+    span = np.maximum(cen.max(axis=0) - lo, 1e-300)
+
+    def design(x):
+        z = 2.0 * (x - lo) / span - 1.0
+        return np.stack([np.prod(z ** e, axis=1) for e in exps], axis=1)
+
+    masses = np.asarray(diagram.masses, dtype=np.float64)[cells]
+    w = np.sqrt(masses / masses.sum())
+    coef, *_ = np.linalg.lstsq(design(cen) * w[:, None], tgt * w[:, None], rcond=None)
+    return ContinuousMap(lambda x: design(x) @ coef, domain, d, "poly")
+
+
+def _monomials(d, degree):
+    from itertools import product
+
+    return [np.array(e) for e in product(range(degree + 1), repeat=d) if sum(e) <= degree]
+
+
+def off_support_fraction(points, shape, tol=0.0):
+    """Fraction of points that lie off a support, beyond a tolerance band.
+
+    Parameters
+    ----------
+    points : (N, d) array_like
+        Finite points.
+    shape : shapely geometry (2D), trimesh.Trimesh (3D) or geomot.Domain
+        The support (a ``Domain`` is converted with ``.geometry``).
+    tol : float >= 0
+        Width of the band around the support counted as "on" it (absolute distance).
+
+    Returns
+    -------
+    float
+        .. math:: \\frac{1}{N} \\#\\{k : \\operatorname{dist}(p_k, S) > \\mathrm{tol}\\}
+
+    Example
+    -------
+    >>> import shapely
+    >>> off_support_fraction([[0.5, 0.5], [2.0, 0.5], [1.05, 0.5]], shapely.box(0, 0, 1, 1),
+    ...                      tol=0.1)
+    0.3333333333333333
+    """
+    tol = as_positive_float(tol, "tol", allow_zero=True)
+    geom = shape
+    if hasattr(shape, "geometry") and hasattr(shape, "sample") and hasattr(shape, "dim"):
+        geom = shape.geometry
+        if geom is None:
+            if tol > 0:
+                raise ValueError("shape: this Domain has no geometry; use tol=0")
+            x = as_points(points, "points", dim=shape.dim)
+            return float(np.mean(~np.asarray(shape.contains(x), dtype=bool))) if len(x) else 0.0
+    import shapely
+
+    if isinstance(geom, shapely.Geometry):
+        x = as_points(points, "points", dim=2)
+        if x.shape[0] == 0:
+            return 0.0
+        g = geom.buffer(tol) if tol > 0 else geom
+        shapely.prepare(g)
+        on = shapely.intersects_xy(g, x[:, 0], x[:, 1])
+        return float(np.mean(~on))
+    import trimesh
+
+    if isinstance(geom, trimesh.Trimesh):
+        x = as_points(points, "points", dim=3)
+        if x.shape[0] == 0:
+            return 0.0
+        if tol == 0:
+            on = geom.contains(x)
+        else:
+            on = trimesh.proximity.signed_distance(geom, x) >= -tol
+        return float(np.mean(~np.asarray(on, dtype=bool)))
+    raise ValueError(
+        f"shape must be a shapely geometry, a trimesh.Trimesh or a geomot.Domain, "
+        f"got {type(shape).__name__}")
+
+
+def mode_balance(points, labels_fn, modes=None):
+    """Fraction of points in each mode.
+
+    Parameters
+    ----------
+    points : (N, d) array_like
+        Generated points.
+    labels_fn : callable
+        ``labels_fn(points) -> (N,)`` mode label of each point (ints, bools or strings).
+    modes : sequence, optional
+        The expected labels: reported even when absent (fraction 0, a collapsed mode).
+
+    Returns
+    -------
+    dict
+        ``{label: fraction}``, fractions summing to 1 (over the labels that occur).
+
+    Example
+    -------
+    >>> mode_balance([[0.2, 0], [1.5, 0], [1.7, 0], [0.1, 0]], lambda p: p[:, 0] > 1)
+    {False: 0.5, True: 0.5}
+    """
+    if not callable(labels_fn):
+        raise ValueError(f"labels_fn must be callable, got {type(labels_fn).__name__}")
+    x = as_points(points, "points", min_rows=1)
+    lab = np.asarray(labels_fn(x))
+    if lab.shape != (x.shape[0],):
+        raise ValueError(
+            f"labels_fn must return one label per point, shape ({x.shape[0]},), got {lab.shape}")
+    vals, counts = np.unique(lab, return_counts=True)
+    out = {_py(v): c / x.shape[0] for v, c in zip(vals, counts)}
+    if modes is not None:
+        for mlab in modes:
+            out.setdefault(_py(mlab), 0.0)
+    return {k: float(out[k]) for k in sorted(out, key=lambda v: (str(type(v)), v))}
+
+
+def _py(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+

@@ -1,0 +1,506 @@
+"""The singular set of a semi-discrete Brenier potential: where the optimal map jumps.
+
+The discrete map ``T = grad u_h`` is constant (``y_i``) on each power cell, so it "jumps" across
+every facet.  Where the continuous map is continuous these jumps are of the order of the local
+target spacing and shrink like ``n^{-1/d}``; across the singular set ``Sigma`` they stay of the
+order of the hole / gap / notch of the target support.  :func:`singular_set` finds the facets of
+the second kind with a scale-aware criterion (see its Notes) and groups them into connected
+pieces ``Gamma_0, Gamma_1, ...``.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+import numbers
+import warnings
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ._tol import scale_of
+from ._validate import as_positive_float, as_positive_int
+
+__all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores"]
+
+#: default threshold on the score (empty-ball diameter in units of the local target spacing)
+DEFAULT_THRESHOLD = 4.0
+#: default number of probe points on each segment [y_i, y_j]
+DEFAULT_PROBES = 9
+
+
+def _readonly(a):
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class SingularSet:
+    """The detected singular set of a semi-discrete transport map.
+
+    Attributes
+    ----------
+    pairs : (k, 2) int64
+        Target indices ``i < j`` of adjacent cells across which the map jumps (sorted by
+        component, then by score, descending).
+    jumps : (k,) float64
+        ``|y_i - y_j|`` for each pair.
+    scores : (k,) float64
+        The scale-aware score of each pair (> ``threshold``); see :func:`singular_set`.
+    threshold : float
+        The threshold the scores were compared with.
+    segments : (k', 2, d) float64
+        2D: the pieces of the shared facets of ``pairs`` in source space (a facet cut by a
+        hole of the domain can have several pieces).  Empty ``(0, 2, d)`` in 3D.
+    segment_pair : (k',) int64
+        Index into ``pairs`` of each segment.
+    polygons : list of (p, 3) float64 arrays
+        3D: the shared facets (convex polygons) of ``pairs``.  Empty list in 2D.
+    polygon_pair : (len(polygons),) int64
+        Index into ``pairs`` of each polygon.
+    components : list of (k_c,) int64 arrays
+        Connected pieces ``Gamma_0, Gamma_1, ...`` as index arrays into ``pairs``: two pairs are
+        connected when their facets touch in source space.  Sorted by ``component_measures``
+        (descending).
+    component_measures : (len(components),) float64
+        Total facet length (2D) / area (3D) of each component.
+    facet_measures : (k,) float64
+        Length (2D) / area (3D) of the shared facet of each pair inside the domain.
+    y : (n, d) float64
+        The targets (read-only copy).
+    local_scale : (n,) float64
+        The local target spacing ``ell_i`` used by the criterion.
+
+    Examples
+    --------
+    >>> import geomot
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]),
+    ...                       geomot.shapes.sample(geomot.shapes.two_half_disks(), 500, seed=0))
+    >>> s = geomot.singular_set(res)
+    >>> s.pairs.shape[1], len(s.components) >= 1
+    (2, True)
+    """
+
+    pairs: np.ndarray
+    jumps: np.ndarray
+    scores: np.ndarray
+    threshold: float
+    segments: np.ndarray
+    segment_pair: np.ndarray
+    polygons: list
+    polygon_pair: np.ndarray
+    components: list
+    component_measures: np.ndarray
+    facet_measures: np.ndarray
+    y: np.ndarray
+    local_scale: np.ndarray
+
+    def __len__(self):
+        return int(self.pairs.shape[0])
+
+    @property
+    def dim(self):
+        """Dimension of the source / target space."""
+        return int(self.y.shape[1])
+
+    @property
+    def is_empty(self):
+        """``True`` when no singular pair was found (the map is continuous at this resolution)."""
+        return self.pairs.shape[0] == 0
+
+    @cached_property
+    def dihedral_angles(self):
+        """(k,) angle (radians) between the facets of the graph of ``u`` over the two cells.
+
+        .. math::
+
+            \\cos\\theta_{ij} = \\frac{1 + \\langle y_i, y_j\\rangle}
+                                   {\\sqrt{(1 + |y_i|^2)(1 + |y_j|^2)}}
+
+        (normals ``(y_i, -1)`` and ``(y_j, -1)``): the ridges of the potential.  Reported for
+        reference; it is not used by the criterion because it depends on the origin and units of
+        the targets (see :func:`singular_set`).
+        """
+        yi = self.y[self.pairs[:, 0]]
+        yj = self.y[self.pairs[:, 1]]
+        num = 1.0 + np.einsum("ij,ij->i", yi, yj)
+        den = np.sqrt((1.0 + np.einsum("ij,ij->i", yi, yi)) * (1.0 + np.einsum("ij,ij->i", yj, yj)))
+        return _readonly(np.arccos(np.clip(num / den, -1.0, 1.0)))
+
+    def component_targets(self, k):
+        """(t,) sorted unique target indices of the pairs of component ``k``."""
+        k = self._check_component(k)
+        return np.unique(self.pairs[self.components[k]].ravel())
+
+    def subdifferential(self, k=0):
+        """The convex hull of the targets of component ``k``'s pairs, in target space.
+
+        At a singular point ``x`` the subdifferential of ``u`` is the convex hull of the limits of
+        ``grad u`` at nearby regular points; the discrete analogue is the convex hull of the
+        targets whose cells meet along ``Gamma_k``.  It covers what that piece of the singular set
+        is responsible for: a hole, the gap between two modes, a notch.
+
+        Parameters
+        ----------
+        k : int
+            Component index (0 is the largest).
+
+        Returns
+        -------
+        shapely.Polygon (2D) or trimesh.Trimesh (3D)
+            The convex hull (2D: a ``LineString`` if the targets are collinear).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` is not a component index, or (3D) the targets are coplanar.
+        """
+        idx = self.component_targets(k)
+        pts = self.y[idx]
+        if self.dim == 2:
+            import shapely
+
+            return shapely.MultiPoint(pts).convex_hull
+        import trimesh
+
+        try:
+            return trimesh.convex.convex_hull(pts)
+        except Exception as exc:  # qhull: coplanar / too few points
+            raise ValueError(
+                f"component {k} has {len(idx)} targets that do not span 3D; no convex hull ({exc})"
+            ) from None
+
+    def _check_component(self, k):
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise ValueError(f"k must be an integer component index, got {k!r}")
+        if not -len(self.components) <= k < len(self.components):
+            raise ValueError(
+                f"k={k} is out of range: the singular set has {len(self.components)} component(s)"
+            )
+        return int(k) % len(self.components)
+
+
+def local_spacing(y, k_neighbors):
+    """Local spacing of a point cloud: mean distance to the ``k`` nearest other points.
+
+    Parameters
+    ----------
+    y : (n, d) array_like
+        Points, ``n > k_neighbors``.
+    k_neighbors : int
+        Number of neighbours averaged.
+
+    Returns
+    -------
+    (n,) float64
+        .. math:: \\ell_i = \\frac1k \\sum_{m=1}^{k} |y_i - y_{(m)}|
+
+        with ``y_(m)`` the m-th nearest other point.  For points of density ``lambda`` in 2D,
+        ``ell ~ 1 / sqrt(lambda)`` (k = 6): it follows the sampling density locally and does not
+        depend on the transport.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> g = np.stack(np.meshgrid(np.arange(5.0), np.arange(5.0)), -1).reshape(-1, 2)
+    >>> float(local_spacing(g, 4)[12])  # interior grid point: four neighbours at distance 1
+    1.0
+    """
+    y = np.asarray(y, dtype=np.float64)
+    tree = cKDTree(y)
+    d, _ = tree.query(y, k=k_neighbors + 1)
+    return d[:, 1:].mean(axis=1)
+
+
+def emptiness_scores(y, pairs, ell, n_probe=DEFAULT_PROBES, tree=None):
+    """Diameter of the largest empty ball centred on each segment ``[y_i, y_j]``, over ``ell``.
+
+    Parameters
+    ----------
+    y : (n, d) float64
+        Targets.
+    pairs : (m, 2) int
+        Index pairs.
+    ell : (n,) float64
+        Local spacing of the targets (:func:`local_spacing`).
+    n_probe : int
+        Number of probe points ``t = 1/(n_probe+1), ..., n_probe/(n_probe+1)``.
+    tree : scipy.spatial.cKDTree, optional
+        A tree over ``y`` (built if not given).
+
+    Returns
+    -------
+    (m,) float64
+        .. math::
+
+            s_{ij} = \\frac{2 \\max_t \\operatorname{dist}\\big(y_i + t(y_j - y_i), Y\\big)}
+                          {\\max(\\ell_i, \\ell_j)}
+
+        Since ``dist(y_i + t(y_j - y_i), Y) <= min(t, 1 - t) |y_j - y_i|``, ``s_ij`` never exceeds
+        the jump ratio ``|y_i - y_j| / max(ell_i, ell_j)``.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if pairs.shape[0] == 0:
+        return np.zeros(0)
+    if tree is None:
+        tree = cKDTree(y)
+    t = np.arange(1, n_probe + 1, dtype=np.float64) / (n_probe + 1)
+    yi = y[pairs[:, 0]]
+    dy = y[pairs[:, 1]] - yi
+    probes = yi[:, None, :] + t[None, :, None] * dy[:, None, :]
+    dist, _ = tree.query(probes.reshape(-1, y.shape[1]), k=1)
+    depth = dist.reshape(pairs.shape[0], n_probe).max(axis=1)
+    return 2.0 * depth / np.maximum(ell[pairs[:, 0]], ell[pairs[:, 1]])
+
+
+def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBES,
+                 touch_tol=1e-8):
+    """Detect the singular set of a semi-discrete optimal transport map.
+
+    Parameters
+    ----------
+    res : OTResult or PowerDiagram
+        An exact solve (``res.diagram`` is used; a ``PowerDiagram`` is accepted directly).
+        A result with ``converged == False`` gives a ``RuntimeWarning``.
+    threshold : float, optional
+        Threshold on the score (default 4.0): a pair is singular when the segment between its
+        targets crosses an empty ball of diameter ``> threshold * ell``.
+    k_neighbors : int, optional
+        Neighbours used for the local spacing ``ell`` (default ``2 d + 2``: 6 in 2D, 8 in 3D).
+    n_probe : int
+        Probe points per segment (default 9).
+    touch_tol : float
+        Facets whose vertices are closer than ``touch_tol * scale`` (``scale`` the extent of all
+        facets) touch; used for the connected components.
+
+    Returns
+    -------
+    SingularSet
+
+    Raises
+    ------
+    ValueError
+        If ``res`` has no exact power diagram, has fewer than ``2 (k_neighbors + 1)`` targets,
+        or a keyword is invalid.
+
+    Warns
+    -----
+    RuntimeWarning
+        If the solve did not converge, or if no singular pair was found although the targets
+        leave an empty region inside their convex hull much larger than their spacing (a
+        non-convex target: lower ``threshold`` if a singular set is expected).
+
+    Notes
+    -----
+    **Criterion.**  For adjacent cells ``W_i, W_j`` the subdifferential of ``u_h`` at a point of
+    their shared facet is the segment ``[y_i, y_j]``.  At a regular point of the continuous map
+    this segment shrinks to a point as ``n -> infinity``; at a singular point it converges to a
+    set that crosses the part of ``conv(Lambda)`` missing from the target support ``Lambda``
+    (THEORY.md).  So a pair is singular when its segment crosses *empty target space*:
+
+    .. math::
+
+        s_{ij} = \\frac{2 \\max_{t \\in (0,1)} \\operatorname{dist}\\big(y_i + t (y_j - y_i),
+                 \\{y_1, \\dots, y_n\\}\\big)}{\\max(\\ell_i, \\ell_j)} > \\tau ,
+
+    with ``ell_i`` the mean distance from ``y_i`` to its ``k`` nearest other targets
+    (:func:`local_spacing`) and ``tau = threshold``.  The numerator is the diameter of the
+    largest empty ball centred on the segment; as it is at most ``|y_i - y_j|``, the score also
+    implies the jump test ``|y_i - y_j| > tau * ell``, and only pairs passing that test are probed
+    (the cost is a k-NN query on the targets plus a few probes per candidate pair).
+
+    **Why it is scale-aware.**  Both ``ell`` and the empty-ball diameter are measured on the
+    targets themselves, near ``y_i`` and ``y_j``: the score is invariant under translation,
+    rotation and scaling of the targets, follows a non-uniform target density, and does not
+    depend on the transport.  With iid samples the *jumps* of regular pairs have a heavy tail
+    (several ``ell``), but inside the support the empty balls are bounded by the largest empty
+    ball of the sample, ``~ sqrt(log n / (pi lambda))`` (about ``1.5 ell`` at ``n = 10^5`` in 2D), and a
+    chord of that ball is shorter still; across a gap of width ``w`` the score is about
+    ``w / ell``, which grows like ``n^{1/d}``.  The default ``tau = 4`` separates the two for
+    iid and grid samples from a few hundred to ``10^5`` targets.
+
+    **Dihedral angle.**  The graph of ``u_h`` has facets with normals ``(y_i, -1)``; across the
+    facet ``W_i | W_j`` they meet at the angle of :attr:`SingularSet.dihedral_angles`, which is
+    ``~ |y_i - y_j|`` for targets near the origin.  Thresholding it (or ``|y_i - y_j|``) against a
+    fixed number, or a multiple of a global spacing, is not scale-aware (it changes with the
+    units, the origin and the local density of the targets) and mistakes the heavy tail of
+    regular jumps for ridges; the criterion above normalises by the local spacing and requires the
+    ridge to bridge empty target space.
+
+    References
+    ----------
+    N. Lei, Y. Guo, D. An, X. Qi, Z. Luo, S.-T. Yau, X. Gu, *Mode Collapse and Regularity of
+    Optimal Transportation Maps*, arXiv:1902.02934 (2019).
+    L. A. Caffarelli, *The regularity of mappings with a convex potential*, JAMS 5 (1992).
+
+    Example
+    -------
+    >>> import geomot
+    >>> dom = geomot.Domain.box([0, 0], [2, 1])
+    >>> y = geomot.shapes.sample(geomot.shapes.two_half_disks(), 1000, seed=1)
+    >>> s = geomot.singular_set(geomot.solve_ot(dom, y, tol=1e-6))
+    >>> bool(abs(s.segments[..., 0] - 1.0).max() < 0.1)   # the midline x = 1
+    True
+    """
+    diagram = _diagram_of(res)
+    if getattr(res, "converged", True) is False:
+        warnings.warn(
+            "singular_set: the transport solve did not converge; cells (and the detected "
+            "singular set) may be wrong", RuntimeWarning, stacklevel=2)
+    y = np.asarray(diagram.y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] not in (2, 3):
+        raise ValueError(f"res targets must be (n, 2) or (n, 3), got shape {y.shape}")
+    n, d = y.shape
+    if k_neighbors is None:
+        k_neighbors = 2 * d + 2
+    k_neighbors = as_positive_int(k_neighbors, "k_neighbors")
+    n_probe = as_positive_int(n_probe, "n_probe")
+    touch_tol = as_positive_float(touch_tol, "touch_tol")
+    tau = DEFAULT_THRESHOLD if threshold is None else as_positive_float(threshold, "threshold")
+    n_min = 2 * (k_neighbors + 1)
+    if n < n_min:
+        raise ValueError(
+            f"res has {n} targets: the scale-aware criterion needs at least {n_min} "
+            f"(2 * (k_neighbors + 1)) to estimate the local target spacing")
+
+    tree = cKDTree(y)
+    ell = local_spacing(y, k_neighbors)
+    if not np.all(ell > 0):
+        raise ValueError("res targets contain duplicates (zero local spacing)")
+    pairs = np.asarray(diagram.pairs, dtype=np.int64).reshape(-1, 2)
+    measures = np.asarray(diagram.facet_measures, dtype=np.float64).reshape(-1)
+    jumps_all = np.linalg.norm(y[pairs[:, 0]] - y[pairs[:, 1]], axis=1)
+    cand = np.flatnonzero(jumps_all > tau * np.maximum(ell[pairs[:, 0]], ell[pairs[:, 1]]))
+    sc = emptiness_scores(y, pairs[cand], ell, n_probe, tree)
+    keep = sc > tau
+    sel = cand[keep]
+    sc = sc[keep]
+
+    out = _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, touch_tol)
+    if out.is_empty:
+        _warn_if_nonconvex(y, ell, tau)
+    return out
+
+
+def _diagram_of(res):
+    if hasattr(res, "pairs") and hasattr(res, "facets"):
+        return res
+    diagram = getattr(res, "diagram", None)
+    if diagram is None:
+        raise ValueError(
+            "res must be an exact OTResult (with .diagram) or a PowerDiagram; "
+            f"got {type(res).__name__} without a power diagram (Monte Carlo results have none)")
+    return diagram
+
+
+def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, touch_tol):
+    """Facet geometry, connected components and ordering of the selected pairs."""
+    d = y.shape[1]
+    k = sel.size
+    empty2 = np.zeros((0, 2, d))
+    if k == 0:
+        return SingularSet(
+            pairs=_readonly(np.zeros((0, 2), np.int64)), jumps=_readonly(np.zeros(0)),
+            scores=_readonly(np.zeros(0)), threshold=float(tau), segments=_readonly(empty2),
+            segment_pair=_readonly(np.zeros(0, np.int64)), polygons=[],
+            polygon_pair=_readonly(np.zeros(0, np.int64)), components=[],
+            component_measures=_readonly(np.zeros(0)), facet_measures=_readonly(np.zeros(0)),
+            y=_readonly(y.copy()), local_scale=_readonly(ell))
+
+    fg = diagram.facets()
+    pos = np.full(pairs.shape[0], -1, dtype=np.int64)
+    pos[sel] = np.arange(k)
+    piece_pair = pos[np.asarray(fg.pair_index, dtype=np.int64)]
+    pieces = np.flatnonzero(piece_pair >= 0)
+    indptr = np.asarray(fg.indptr, dtype=np.int64)
+    pts = np.asarray(fg.points, dtype=np.float64)
+    counts = indptr[pieces + 1] - indptr[pieces]
+    vidx = np.repeat(indptr[pieces], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    vert = pts[vidx]
+    vert_owner = np.repeat(piece_pair[pieces], counts)
+
+    # connected components: pairs whose facets share a vertex (within tolerance)
+    labels = np.arange(k)
+    if vert.shape[0]:
+        tol = touch_tol * scale_of(vert)
+        close = cKDTree(vert).query_pairs(tol, output_type="ndarray")
+        a = vert_owner[close[:, 0]] if close.size else np.zeros(0, np.int64)
+        b = vert_owner[close[:, 1]] if close.size else np.zeros(0, np.int64)
+        g = coo_matrix((np.ones(a.size), (a, b)), shape=(k, k))
+        _, labels = connected_components(g, directed=False)
+    fmeas = measures[sel]
+    ncomp = int(labels.max()) + 1
+    cmeas = np.bincount(labels, weights=fmeas, minlength=ncomp)
+    csize = np.bincount(labels, minlength=ncomp)
+    corder = np.lexsort((-csize, -cmeas))  # measure desc, then size desc
+    rank = np.empty(ncomp, np.int64)
+    rank[corder] = np.arange(ncomp)
+    lab = rank[labels]
+    order = np.lexsort((-sc, lab))  # by component, then score desc
+    new_pos = np.empty(k, np.int64)
+    new_pos[order] = np.arange(k)
+    lab_sorted = lab[order]
+    bounds = np.searchsorted(lab_sorted, np.arange(ncomp + 1))
+    components = [_readonly(np.arange(bounds[c], bounds[c + 1], dtype=np.int64))
+                  for c in range(ncomp)]
+
+    owner_sorted = new_pos[piece_pair[pieces]]
+    porder = np.argsort(owner_sorted, kind="stable")
+    pieces = pieces[porder]
+    owner_sorted = owner_sorted[porder]
+    if d == 2:
+        segs = pts[indptr[pieces][:, None] + np.arange(2)[None, :]]
+        polygons = []
+        polygon_pair = np.zeros(0, np.int64)
+        segment_pair = owner_sorted
+    else:
+        segs = np.zeros((0, 2, d))
+        segment_pair = np.zeros(0, np.int64)
+        polygons = [_readonly(pts[indptr[p]:indptr[p + 1]].copy()) for p in pieces]
+        polygon_pair = owner_sorted
+    sel = sel[order]
+    return SingularSet(
+        pairs=_readonly(pairs[sel]), jumps=_readonly(jumps_all[sel]), scores=_readonly(sc[order]),
+        threshold=float(tau), segments=_readonly(segs), segment_pair=_readonly(segment_pair),
+        polygons=polygons, polygon_pair=_readonly(polygon_pair), components=components,
+        component_measures=_readonly(cmeas[corder]), facet_measures=_readonly(fmeas[order]),
+        y=_readonly(y.copy()), local_scale=_readonly(ell))
+
+
+def _warn_if_nonconvex(y, ell, tau):
+    """Warn when the targets leave a large empty region inside their convex hull.
+
+    The empty circumballs of the Delaunay simplices of the targets bound the empty regions;
+    one of diameter ``> 2 tau * ell`` (twice the detection threshold) whose centre lies inside
+    the targets' convex hull signals a non-convex support, where a singular set is expected.
+    """
+    from scipy.spatial import ConvexHull, Delaunay, QhullError
+
+    try:
+        tri = Delaunay(y)
+    except QhullError:
+        return
+    d = y.shape[1]
+    # circumcentres: solve 2 (p_k - p_0) . c = |p_k|^2 - |p_0|^2
+    p = y[tri.simplices]
+    a = 2.0 * (p[:, 1:] - p[:, :1])
+    b = (p[:, 1:] ** 2).sum(-1) - (p[:, :1] ** 2).sum(-1)
+    ok = np.abs(np.linalg.det(a)) > 1e-300
+    c = np.full((p.shape[0], d), np.nan)
+    c[ok] = np.linalg.solve(a[ok], b[ok][..., None])[..., 0]
+    r = np.linalg.norm(c - p[:, 0], axis=1)
+    lmax = ell[tri.simplices].max(axis=1)
+    big = ok & (2.0 * r > 2.0 * tau * lmax)
+    if np.any(big):
+        eq = ConvexHull(y).equations
+        inside = np.all(c[big] @ eq[:, :d].T + eq[:, d] < 0.0, axis=1)
+        big[np.flatnonzero(big)[~inside]] = False
+    if np.any(big):
+        warnings.warn(
+            f"singular_set found no singular pair, but the targets leave an empty ball of "
+            f"diameter {float((2 * r[big] / lmax[big]).max()):.1f} x (local spacing) inside their "
+            f"convex hull: the target support is not convex and the map may be discontinuous; "
+            f"lower threshold (now {tau}) if a singular set is expected", RuntimeWarning,
+            stacklevel=3)
