@@ -1,0 +1,539 @@
+"""PyVista renderings: the graph of the Brenier potential, singular surfaces, point clouds, morphs.
+
+Everything renders off-screen when no display is present (``pyvista.OFF_SCREEN``), so the
+functions work headless (VTK's EGL/OSMesa render windows).  Builders return ``pyvista`` data sets;
+``add_*`` functions draw on a ``pyvista.Plotter`` and return it; :func:`screenshot` and
+:func:`write_gif` write images.
+
+Example
+-------
+>>> import numpy as np
+>>> from geomot import plot3d
+>>> p = plot3d.make_plotter(window_size=(320, 240))
+>>> p = plot3d.add_point_cloud(p, np.random.default_rng(0).random((100, 3)))
+>>> img = plot3d.screenshot(p, "cloud.png")      # doctest: +SKIP
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._colors import component_rgb, target_colors
+
+__all__ = [
+    "has_display",
+    "make_plotter",
+    "screenshot",
+    "potential_surface",
+    "ridge_lines",
+    "add_potential",
+    "singular_surfaces",
+    "add_singular_surfaces",
+    "point_cloud",
+    "add_point_cloud",
+    "morph_frames",
+    "render_frames",
+    "write_gif",
+]
+
+
+def has_display():
+    """``True`` when an interactive window can be opened (a display server on Linux).
+
+    Example
+    -------
+    >>> isinstance(has_display(), bool)
+    True
+    """
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _pv():
+    import pyvista as pv
+
+    if not has_display():
+        pv.OFF_SCREEN = True
+        try:  # VTK first tries X and logs a harmless warning before falling back to EGL/OSMesa
+            from vtkmodules.vtkCommonCore import vtkLogger
+
+            vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
+        except ImportError:  # pragma: no cover
+            pass
+    return pv
+
+
+def make_plotter(window_size=(1024, 768), off_screen=None, background="white"):
+    """A ``pyvista.Plotter``, off-screen unless a display is present (or as asked).
+
+    Parameters
+    ----------
+    window_size : (int, int)
+        Pixels (width, height) of screenshots.
+    off_screen : bool, optional
+        Force off-screen rendering; default: off-screen when :func:`has_display` is False.
+    background : colour
+
+    Returns
+    -------
+    pyvista.Plotter
+
+    Example
+    -------
+    >>> p = make_plotter(window_size=(200, 200), off_screen=True)
+    """
+    pv = _pv()
+    if off_screen is None:
+        off_screen = not has_display()
+    p = pv.Plotter(off_screen=bool(off_screen), window_size=[int(window_size[0]), int(window_size[1])])
+    p.set_background(background)
+    return p
+
+
+def screenshot(plotter, path, close=True):
+    """Render ``plotter`` off-screen to a PNG file and return its path.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+    path : str or Path
+        Output PNG (parent folders are created).
+    close : bool
+        Close the plotter afterwards (frees the render window).
+
+    Returns
+    -------
+    Path
+
+    Example
+    -------
+    >>> p = make_plotter(window_size=(200, 200), off_screen=True)
+    >>> screenshot(p, "empty.png")          # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plotter.screenshot(str(path))
+    if close:
+        plotter.close()
+    return path
+
+
+# --------------------------------------------------------------------------- potentials
+def _potential_of(obj):
+    u = getattr(obj, "potential", obj)
+    if not hasattr(u, "graph") or not hasattr(u, "y"):
+        raise ValueError("expected an OTResult or a BrenierPotential (with .graph and .y)")
+    return u
+
+
+def potential_surface(obj, domain=None, colors=None):
+    """The graph of the Brenier potential over a 2D domain, coloured cell by cell.
+
+    Parameters
+    ----------
+    obj : geomot.OTResult or geomot.BrenierPotential
+        With a result the domain defaults to ``res.domain``.
+    domain : geomot.Domain, optional
+        2D domain (required with a bare potential).
+    colors : (n, 3) array_like, optional
+        RGB colour of each target's facet; default the position colours of the targets.
+
+    Returns
+    -------
+    pyvista.PolyData
+        The surface ``z = u(x)`` with ``cell_data['target']`` and ``cell_data['rgb']``.
+
+    Example
+    -------
+    >>> surf = potential_surface(res)        # doctest: +SKIP
+    """
+    u = _potential_of(obj)
+    if domain is None:
+        domain = getattr(obj, "domain", None)
+        if domain is None:
+            raise ValueError("domain is required when a BrenierPotential is given")
+    surf = u.graph(domain)
+    y = np.asarray(u.y, dtype=np.float64)
+    rgb = target_colors(y) if colors is None else np.asarray(colors, dtype=np.float64)
+    if rgb.shape != (len(y), 3):
+        raise ValueError(f"colors must have shape ({len(y)}, 3), got {rgb.shape}")
+    owner = np.asarray(surf.cell_data["target"], dtype=np.int64)
+    surf.cell_data["rgb"] = (rgb[owner] * 255).astype(np.uint8)
+    return surf
+
+
+def ridge_lines(segments, u=None, z=None):
+    """Line segments as a ``pyvista.PolyData``, lifted onto the graph of ``u`` (or to height ``z``).
+
+    Parameters
+    ----------
+    segments : (k, 2, 2) or (k, 2, 3) array_like
+        2D segments (e.g. ``pd.facets().segments`` or ``s.segments``) or 3D ones.
+    u : callable, optional
+        The potential: 2D segment endpoints get height ``u(x)`` (a ridge of its graph).
+    z : float, optional
+        Constant height instead (a projection plane).
+
+    Returns
+    -------
+    pyvista.PolyData
+
+    Example
+    -------
+    >>> lines = ridge_lines(np.array([[[0, 0], [1, 0]]]), z=0.0)
+    >>> lines.n_lines
+    1
+    """
+    pv = _pv()
+    seg = np.asarray(segments, dtype=np.float64)
+    if seg.size == 0:
+        return pv.PolyData()
+    if seg.ndim != 3 or seg.shape[1] != 2 or seg.shape[2] not in (2, 3):
+        raise ValueError(f"segments must have shape (k, 2, 2) or (k, 2, 3), got {seg.shape}")
+    pts = seg.reshape(-1, seg.shape[2])
+    if pts.shape[1] == 2:
+        if u is not None:
+            zz = np.asarray(u(pts), dtype=np.float64)
+        else:
+            zz = np.full(len(pts), 0.0 if z is None else float(z))
+        pts = np.column_stack([pts, zz])
+    k = seg.shape[0]
+    lines = np.column_stack([np.full(k, 2), np.arange(2 * k).reshape(k, 2)]).ravel()
+    return pv.PolyData(pts, lines=lines)
+
+
+def add_potential(plotter, res, singular=None, show_edges=True, projection=True, z_scale=None,
+                  ridge_width=6.0, edge_width=1.0):
+    """Draw the potential's graph, its cell ridges, the singular ridges and their projection.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+    res : geomot.OTResult
+        A 2D solve (``res.potential``, ``res.diagram``, ``res.domain``).
+    singular : geomot.SingularSet, optional
+        Its segments are drawn as thick red ridges on the graph and on the projection plane.
+    show_edges : bool
+        Draw all cell boundaries (the regular ridges) as thin dark lines.
+    projection : bool
+        Also draw, below the surface, the flat power diagram (the projection of the graph) with
+        the singular set on it.
+    z_scale : float, optional
+        Vertical exaggeration; default makes the height range half the domain's width.
+    ridge_width, edge_width : float
+        Line widths of the singular ridges and of the regular ones.
+
+    Returns
+    -------
+    pyvista.Plotter
+
+    Example
+    -------
+    >>> p = add_potential(make_plotter(), res, singular_set(res))     # doctest: +SKIP
+    """
+    u = res.potential
+    surf = potential_surface(res)
+    pts = np.asarray(surf.points)
+    zmin, zmax = float(pts[:, 2].min()), float(pts[:, 2].max())
+    width = float(np.ptp(pts[:, :2], axis=0).max())
+    if z_scale is None:
+        z_scale = 0.5 * width / (zmax - zmin) if zmax > zmin else 1.0
+    gap = 0.25 * width
+
+    def lift(poly):
+        out = poly.copy()
+        p = np.asarray(out.points).copy()
+        p[:, 2] = (p[:, 2] - zmin) * z_scale + gap
+        out.points = p
+        return out
+
+    plotter.add_mesh(lift(surf), scalars="rgb", rgb=True, smooth_shading=False, ambient=0.25, diffuse=0.8,
+                     specular=0.15)
+    if show_edges:
+        seg = res.diagram.facets().segments
+        if len(seg):
+            plotter.add_mesh(lift(ridge_lines(seg, u=u)), color="black", line_width=edge_width, opacity=0.6)
+    sseg = np.zeros((0, 2, 2)) if singular is None else np.asarray(singular.segments).reshape(-1, 2, 2)
+    if len(sseg):
+        plotter.add_mesh(lift(ridge_lines(sseg, u=u)), color=component_rgb(0), line_width=ridge_width,
+                         render_lines_as_tubes=True)
+    if projection:
+        flat = surf.copy()
+        p = np.asarray(flat.points).copy()
+        p[:, 2] = 0.0
+        flat.points = p
+        plotter.add_mesh(flat, scalars="rgb", rgb=True, opacity=0.85, lighting=False)
+        if len(sseg):
+            plotter.add_mesh(ridge_lines(sseg, z=1e-3 * width), color=component_rgb(0), line_width=ridge_width,
+                             render_lines_as_tubes=True)
+    return plotter
+
+
+# --------------------------------------------------------------------------- singular surfaces
+def singular_surfaces(s):
+    """The 3D singular set (``s.polygons``) as one ``pyvista.PolyData`` of polygons.
+
+    Parameters
+    ----------
+    s : geomot.SingularSet or list of (p, 3) arrays
+        A 3D singular set, or its polygons.
+
+    Returns
+    -------
+    pyvista.PolyData
+        Polygonal faces with ``cell_data['component']`` (the index of the component Γk each
+        face belongs to, -1 if unknown).
+
+    Example
+    -------
+    >>> sq = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    >>> singular_surfaces([sq]).n_cells
+    1
+    """
+    pv = _pv()
+    polys = list(getattr(s, "polygons", s))
+    polys = [np.asarray(q, dtype=np.float64).reshape(-1, 3) for q in polys]
+    polys = [q for q in polys if len(q) >= 3]
+    if not polys:
+        return pv.PolyData()
+    comp = np.full(len(polys), -1, dtype=np.int64)
+    if hasattr(s, "polygon_pair") and hasattr(s, "components"):
+        pair_comp = np.full(len(s.pairs), -1, dtype=np.int64)
+        for k, idx in enumerate(s.components):
+            pair_comp[np.asarray(idx, dtype=np.int64)] = k
+        pp = np.asarray(s.polygon_pair, dtype=np.int64)
+        if len(pp) == len(comp):
+            comp = pair_comp[pp]
+    counts = np.array([len(q) for q in polys])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    faces = np.concatenate([np.concatenate([[c], np.arange(st, st + c)]) for c, st in zip(counts, starts)])
+    mesh = pv.PolyData(np.vstack(polys), faces=faces)
+    mesh.cell_data["component"] = comp
+    return mesh
+
+
+def add_singular_surfaces(plotter, s, opacity=1.0, by_component=True, show_edges=False):
+    """Draw the 3D singular surfaces (creases of the potential), one colour per component.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+    s : geomot.SingularSet
+    opacity : float
+    by_component : bool
+        Colour faces by component Γ0, Γ1, ... (else all red).
+    show_edges : bool
+
+    Returns
+    -------
+    pyvista.Plotter
+
+    Example
+    -------
+    >>> add_singular_surfaces(make_plotter(), s)     # doctest: +SKIP
+    """
+    mesh = singular_surfaces(s)
+    if mesh.n_cells == 0:
+        return plotter
+    if by_component:
+        comp = np.asarray(mesh.cell_data["component"])
+        rgb = np.array([component_rgb(k) if k >= 0 else (0.5, 0.5, 0.5) for k in comp])
+        mesh.cell_data["rgb"] = (rgb * 255).astype(np.uint8)
+        plotter.add_mesh(mesh, scalars="rgb", rgb=True, opacity=opacity, show_edges=show_edges)
+    else:
+        plotter.add_mesh(mesh, color=component_rgb(0), opacity=opacity, show_edges=show_edges)
+    return plotter
+
+
+# --------------------------------------------------------------------------- point clouds
+def point_cloud(x, colors=None):
+    """Points as a ``pyvista.PolyData`` (2D points get z = 0; rows with NaN are dropped).
+
+    Parameters
+    ----------
+    x : (n, 2) or (n, 3) array_like
+    colors : (n, 3) array_like, optional
+        RGB in [0, 1], stored as ``point_data['rgb']``.
+
+    Returns
+    -------
+    pyvista.PolyData
+
+    Example
+    -------
+    >>> point_cloud(np.zeros((4, 3))).n_points
+    4
+    """
+    pv = _pv()
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] not in (2, 3):
+        raise ValueError(f"x must be an (n, 2) or (n, 3) array, got shape {x.shape}")
+    ok = np.all(np.isfinite(x), axis=1)
+    pts = x[ok] if x.shape[1] == 3 else np.column_stack([x[ok], np.zeros(ok.sum())])
+    cloud = pv.PolyData(pts)
+    if colors is not None:
+        c = np.asarray(colors, dtype=np.float64)
+        if c.shape != (len(x), 3):
+            raise ValueError(f"colors must have shape ({len(x)}, 3), got {c.shape}")
+        cloud.point_data["rgb"] = (np.clip(c[ok], 0, 1) * 255).astype(np.uint8)
+    return cloud
+
+
+def add_point_cloud(plotter, x, colors=None, point_size=6.0, color="steelblue", spheres=True):
+    """Draw points (coloured per point when ``colors`` is given).
+
+    Example
+    -------
+    >>> p = add_point_cloud(make_plotter(off_screen=True), np.zeros((3, 3)))
+    """
+    cloud = point_cloud(x, colors)
+    if cloud.n_points == 0:
+        return plotter
+    kw = dict(point_size=point_size, render_points_as_spheres=spheres)
+    if colors is not None:
+        plotter.add_mesh(cloud, scalars="rgb", rgb=True, **kw)
+    else:
+        plotter.add_mesh(cloud, color=color, **kw)
+    return plotter
+
+
+# --------------------------------------------------------------------------- morphs
+def morph_frames(res, t_values):
+    """Displacement interpolation: each cell's mass moves straight from its centroid to its target.
+
+    Parameters
+    ----------
+    res : geomot.OTResult
+        A solve with an exact diagram (``res.diagram.centroids``) and targets ``res.y``.
+    t_values : array_like of float in [0, 1]
+        Times; ``t = 0`` is the source (cell centroids), ``t = 1`` the targets.
+
+    Returns
+    -------
+    list of (n, d) ndarray
+        Positions ``(1 - t) * centroid_i + t * y_i`` (rows of empty cells are NaN).
+
+    Example
+    -------
+    >>> frames = morph_frames(res, np.linspace(0, 1, 5))     # doctest: +SKIP
+    >>> np.allclose(frames[-1], res.y)                         # doctest: +SKIP
+    True
+    """
+    t = np.asarray(t_values, dtype=np.float64).reshape(-1)
+    if t.size == 0:
+        raise ValueError("t_values must contain at least one time")
+    if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t > 1):
+        raise ValueError(f"t_values must lie in [0, 1], got min {t.min()!r}, max {t.max()!r}")
+    y = np.asarray(res.y, dtype=np.float64)
+    c = np.asarray(res.diagram.centroids, dtype=np.float64)
+    if c.shape != y.shape:
+        raise ValueError(f"centroids {c.shape} and targets {y.shape} differ in shape")
+    return [(1.0 - tk) * c + tk * y for tk in t]
+
+
+def render_frames(frames, colors=None, window_size=(480, 480), point_size=5.0, bounds=None, progress=False,
+                  camera_position="iso", title=None):
+    """Render point-cloud frames off-screen with one fixed camera and return the images.
+
+    Parameters
+    ----------
+    frames : list of (n, 3) ndarray
+        E.g. :func:`morph_frames`.
+    colors : (n, 3) array_like, optional
+        RGB per point (the same in every frame, so the eye can follow each cell's mass).
+    window_size : (int, int)
+    point_size : float
+    bounds : (xmin, xmax, ymin, ymax, zmin, zmax), optional
+        Camera framing; default the union of all frames.
+    progress : bool
+        A tqdm progress bar.
+    camera_position : str or camera tuple
+    title : str, optional
+        Text in the corner of every frame (``{t}`` is replaced by the frame index).
+
+    Returns
+    -------
+    list of (h, w, 3) uint8 ndarray
+
+    Example
+    -------
+    >>> imgs = render_frames([np.random.default_rng(0).random((50, 3))], window_size=(120, 120))
+    >>> imgs[0].shape
+    (120, 120, 3)
+    """
+    _pv()
+    if len(frames) == 0:
+        raise ValueError("frames is empty")
+    allp = np.vstack([np.asarray(f, dtype=np.float64) for f in frames])
+    allp = allp[np.all(np.isfinite(allp), axis=1)]
+    if bounds is None:
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        bounds = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+    iterator = frames
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(frames, desc="rendering frames", unit="frame")
+    p = make_plotter(window_size=window_size, off_screen=True)
+    images = []
+    cloud = None
+    text = None
+    for k, f in enumerate(iterator):
+        if cloud is None:
+            cloud = point_cloud(f, colors)
+            if colors is not None:
+                p.add_mesh(cloud, scalars="rgb", rgb=True, point_size=point_size, render_points_as_spheres=True)
+            else:
+                p.add_mesh(cloud, color="steelblue", point_size=point_size, render_points_as_spheres=True)
+            p.camera_position = camera_position
+            p.reset_camera(bounds=bounds)
+            text = p.add_text(title.format(t=k) if title else "", font_size=10, color="black") if title else None
+        else:
+            new = point_cloud(f, colors)
+            cloud.points = new.points
+            if text is not None:
+                text.set_text(2, title.format(t=k))
+        p.render()
+        images.append(np.asarray(p.screenshot(return_img=True))[..., :3].copy())
+    p.close()
+    return images
+
+
+def write_gif(images, path, duration_ms=80, loop=0, bounce=True):
+    """Write images as an animated GIF (pillow).
+
+    Parameters
+    ----------
+    images : list of (h, w, 3) uint8 ndarray
+    path : str or Path
+    duration_ms : int
+        Display time of each frame.
+    loop : int
+        0 loops forever.
+    bounce : bool
+        Play forward then backward (a morph that goes there and back).
+
+    Returns
+    -------
+    Path
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> imgs = [np.full((8, 8, 3), v, np.uint8) for v in (0, 128, 255)]
+    >>> write_gif(imgs, "fade.gif")      # doctest: +SKIP
+    """
+    from PIL import Image
+
+    if len(images) == 0:
+        raise ValueError("images is empty")
+    seq = list(images) + (list(images[-2:0:-1]) if bounce and len(images) > 2 else [])
+    frames = [Image.fromarray(np.asarray(im, dtype=np.uint8)).convert("P", palette=Image.ADAPTIVE) for im in seq]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=int(duration_ms), loop=int(loop),
+                   optimize=False)
+    return path
