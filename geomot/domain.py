@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._tol import tol
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector
 
 __all__ = ["ConvexPieces", "Domain"]
@@ -133,7 +134,7 @@ class ConvexPieces:
         P = self.num_pieces
         out = np.all((x[:, None, :] >= self.lo[None]) & (x[:, None, :] <= self.hi[None]), axis=2)
         if self.offsets.shape[0]:
-            slack = 1e-12 * max(1.0, float(np.abs(self.hi).max()), float(np.abs(self.lo).max()))
+            slack = tol.clip * max(1.0, float(np.abs(self.hi).max()), float(np.abs(self.lo).max()))
             viol = (x @ self.normals.T) > (self.offsets + slack)[None, :]  # (n, H)
             counts = np.diff(self.indptr)
             nz = counts > 0
@@ -212,7 +213,7 @@ def _polygon_triangles(geom):
     coords = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(len(tris), 4, 2)[:, :3]
     tri, cross = _orient_ccw(coords)
     scale = max(float(np.ptp(coords.reshape(-1, 2), axis=0).max()), 1e-300)
-    keep = np.abs(cross) > 1e-14 * scale ** 2
+    keep = np.abs(cross) > tol.volume * scale ** 2
     return np.ascontiguousarray(tri[keep])
 
 
@@ -242,7 +243,7 @@ def _signed_cone_tetrahedra(vertices, faces):
     a, b, f = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
     vol = np.einsum("td,td->t", np.cross(a - c, b - c), f - c) / 6.0
     scale = max(float(np.ptp(vertices, axis=0).max()), 1e-300)
-    keep = np.abs(vol) > 1e-14 * scale ** 3
+    keep = np.abs(vol) > tol.volume * scale ** 3
     tet = np.stack([np.broadcast_to(c, a.shape), a, b, f], axis=1)[keep]
     return np.ascontiguousarray(tet), np.sign(vol[keep]), np.abs(vol[keep])
 
@@ -488,7 +489,8 @@ class Domain:
         if shapely.get_coordinate_dimension(geom) != 2:
             raise ValueError("geom must be 2-D (no z coordinate)")
         if not geom.is_valid:
-            raise ValueError(f"geom is not a valid polygon: {explain_validity(geom)}")
+            zero = "has zero area and " if not geom.area > 0 else ""
+            raise ValueError(f"geom {zero}is not a valid polygon: {explain_validity(geom)}")
         if not geom.area > 0:
             raise ValueError("geom has zero area")
         rho = 1.0 if density is None else as_positive_float(density, "density")
@@ -637,7 +639,7 @@ class Domain:
             raise ValueError("mesh is not a volume: its face winding is inconsistent")
         vol = float(mesh.volume)
         scale = float(np.ptp(V, axis=0).max())
-        if not abs(vol) > 1e-12 * scale ** 3:
+        if not abs(vol) > tol.volume * scale ** 3:
             raise ValueError("mesh has zero volume")
         if vol < 0:
             raise ValueError("mesh is not a volume: its normals point inwards (negative volume); "
@@ -766,9 +768,10 @@ class Domain:
             raise ValueError("density is zero on every triangle")
         tri, cross = _orient_ccw(V[Tr])
         scale = max(float(np.ptp(V, axis=0).max()), 1e-300)
-        if np.any(np.abs(cross) <= 1e-14 * scale ** 2):
+        degenerate = np.abs(cross) <= tol.volume * scale ** 2
+        if np.any(degenerate):
             raise ValueError(f"triangles has a degenerate (zero-area) triangle at index "
-                             f"{int(np.argmax(np.abs(cross) <= 1e-14 * scale ** 2))}")
+                             f"{int(np.argmax(degenerate))}")
         keep = dens > 0
         tri = np.ascontiguousarray(tri[keep])
         area = _triangles_area(tri)
@@ -886,7 +889,7 @@ class Domain:
             return np.all((x >= self._params["lo"]) & (x <= self._params["hi"]), axis=1)
         if k in ("disk", "ball"):
             p = self._pieces
-            slack = 1e-12 * max(1.0, float(np.abs(p.hi).max()))
+            slack = tol.clip * max(1.0, float(np.abs(p.hi).max()), float(np.abs(p.lo).max()))
             return np.all(x @ p.normals.T <= p.offsets + slack, axis=1)
         if k == "polygon":
             import shapely
@@ -1109,9 +1112,13 @@ class Domain:
         if kind == "ball":
             return cls.ball(get("center"), float(get("radius")), int(get("subdivisions")))
         if kind == "mesh":
+            import trimesh
+
             V = as_points(get("vertices"), "vertices", dim=3)
             F = np.array(get("faces"), dtype=np.int64)
-            return cls._mesh_from_arrays(V, F)
+            if F.ndim != 2 or F.shape[1] != 3 or F.size == 0 or F.min() < 0 or F.max() >= len(V):
+                raise ValueError("arrays['faces'] must be a (F, 3) array of vertex indices")
+            return cls.mesh(trimesh.Trimesh(V, F, process=False))
         if kind == "image":
             return cls.image(get("values"), get("lo"), get("hi"), origin=str(get("origin")))
         return cls.triangulation(get("vertices"), get("triangles"), get("density"))
