@@ -127,6 +127,29 @@ def test_polygon_samples_inside_and_uniform():
     assert abs(frac - 1 / 1.75) < 5 * np.sqrt(0.25 / n)
 
 
+def test_polygon_merge_into_convex_pieces():
+    # an L: two convex pieces suffice; Hertel-Mehlhorn finds at most 4x the minimum
+    L = shapely.Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 3), (0, 3)])
+    D = Domain.polygon(L)
+    T = Domain.polygon(L, merge=False)
+    assert T.pieces.num_pieces == 4 and np.all(np.diff(T.pieces.indptr) == 3)
+    assert 2 <= D.pieces.num_pieces <= 3
+    assert D.volume == pytest.approx(5.0, rel=RTOL) and T.volume == pytest.approx(5.0, rel=RTOL)
+    assert_pieces_tile(D)
+    assert D != T
+    # a convex regular polygon merges into one piece with one half-space per side
+    hexagon = shapely.Polygon([(np.cos(a), np.sin(a)) for a in np.arange(6) * np.pi / 3])
+    H = Domain.polygon(hexagon)
+    assert H.pieces.num_pieces == 1 and H.pieces.normals.shape == (6, 2)
+    np.testing.assert_allclose(H.pieces.offsets, np.sqrt(3) / 2, rtol=1e-14)
+    # collinear boundary vertices give no duplicate half-spaces
+    sq = shapely.Polygon([(0, 0), (1, 0), (2, 0), (2, 2), (0, 2)])
+    S = Domain.polygon(sq)
+    assert S.pieces.num_pieces == 1 and S.pieces.normals.shape == (4, 2)
+    np.testing.assert_array_equal(S.pieces.lo, [[0, 0]])
+    np.testing.assert_array_equal(S.pieces.hi, [[2, 2]])
+
+
 def test_polygon_triangulation_speed():
     import time
 
@@ -148,13 +171,14 @@ def star_polygon(radii, hole_frac):
     return shapely.Polygon(outer, [hole[::-1]] if hole_frac > 0 else None)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(0.3, 2.0), min_size=3, max_size=30), st.sampled_from([0.0, 0.3, 0.7]))
-def test_polygon_star_with_hole_pieces_tile(radii, hole_frac):
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.3, 2.0), min_size=3, max_size=30), st.sampled_from([0.0, 0.3, 0.7]),
+       st.booleans())
+def test_polygon_star_with_hole_pieces_tile(radii, hole_frac, merge):
     g = star_polygon(radii, hole_frac)
     if not g.is_valid or g.area <= 1e-6:
         return
-    D = Domain.polygon(g)
+    D = Domain.polygon(g, merge=merge)
     assert D.volume == pytest.approx(g.area, rel=1e-10)
     assert_halfspaces_valid(D.pieces)
     p = D.pieces
@@ -411,6 +435,7 @@ def all_domains():
         Domain.box([0, 0], [2, 1]),
         Domain.box(np.zeros(4), np.ones(4)),
         Domain.polygon(square_with_hole(), density=2.0),
+        Domain.polygon(square_with_hole(), merge=False),
         Domain.disk([0.1, 0.2], 0.7, resolution=33),
         Domain.ball([0, 0, 1], 0.5, subdivisions=1),
         Domain.mesh(trimesh.creation.box(extents=(1, 2, 3))),
@@ -419,7 +444,7 @@ def all_domains():
     ]
 
 
-@pytest.mark.parametrize("D", all_domains(), ids=lambda d: d.kind)
+@pytest.mark.parametrize("D", all_domains(), ids=lambda d: d.kind + str(d.pieces.num_pieces))
 def test_to_arrays_round_trip_through_npz(D, tmp_path):
     arrs = D.to_arrays()
     assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrs.values())
