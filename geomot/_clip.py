@@ -163,7 +163,7 @@ def _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
 
 
 @njit(cache=True)
-def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight):
+def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight, eps):
     """Area, first moments of the polygon; adds weight * edge length to facet_out[fbase+label]."""
     if m < 3:
         return 0.0, 0.0, 0.0
@@ -182,6 +182,15 @@ def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight):
         mx += c * (ax + bx)
         my += c * (ay + by)
     area = 0.5 * area2
+    # a flat polygon (a piece touching the cell along one edge only) carries no facet: its
+    # "edges" run there and back along the piece boundary
+    diam = 0.0
+    for k in range(1, m):
+        dd = abs(px[k] - ox) + abs(py[k] - oy)
+        if dd > diam:
+            diam = dd
+    if abs(area) <= eps * diam:
+        return 0.0, 0.0, 0.0
     # first moment of the polygon relative to the origin: area * centroid
     momx = mx / 6.0 + area * ox
     momy = my / 6.0 + area * oy
@@ -229,7 +238,9 @@ def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
             if m < 3:
                 continue
             base = nbr_ptr[i]
-            a, mx, my = _integrate_polygon_2d(px, py, lab, m, flen, base, psign[p])
+            a, mx, my = _integrate_polygon_2d(px, py, lab, m, flen, base, psign[p], eps)
+            if a == 0.0:
+                continue
             w = psign[p] * pdens[p]
             if pdens[p] != 0.0:
                 for k in range(m):
@@ -266,6 +277,7 @@ def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, o
     piece = np.empty(cap, dtype=np.int64)
     ptr = np.zeros(cap + 1, dtype=np.int64)
     pts = np.empty((cap, 2))
+    dummy = np.zeros(np.max(np.diff(nbr_ptr)) + 1 if nbr_ptr.shape[0] > 1 else 1)
     labels = np.empty(cap, dtype=np.int64)
     q = 0
     v = 0
@@ -275,6 +287,9 @@ def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, o
             m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
                                      pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
             if st != STATUS_OK or m < 3:
+                continue
+            a, _, _ = _integrate_polygon_2d(px, py, lab, m, dummy, 0, 0.0, eps)
+            if a == 0.0:
                 continue
             if v + m > cap or q + 1 > cap:
                 # grow (rare): double the buffers
@@ -561,7 +576,7 @@ def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps
 
 
 @njit(cache=True)
-def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, weight):
+def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, weight, eps):
     """Volume and first moment of the polytope; adds weight * face area per label."""
     if nv < 4 or nf < 4:
         return 0.0, 0.0, 0.0, 0.0
@@ -572,6 +587,7 @@ def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, 
     mx = 0.0
     my = 0.0
     mz = 0.0
+    area_total = 0.0
     for f in range(nf):
         s = fstart[f]
         L = flen[f]
@@ -606,9 +622,17 @@ def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, 
             sx += ey * gz - ez * gy
             sy += ez * gx - ex * gz
             sz += ex * gy - ey * gx
+        fa = 0.5 * np.sqrt(sx * sx + sy * sy + sz * sz)
+        area_total += fa
         if flab[f] >= 0:
-            facet_out[fbase + flab[f]] += weight * 0.5 * np.sqrt(sx * sx + sy * sy + sz * sz)
+            facet_out[fbase + flab[f]] += weight * fa
     vol = vol6 / 6.0
+    if abs(vol) <= eps * area_total:
+        # flat polytope: a piece touching the cell along a face only
+        for f in range(nf):
+            if flab[f] >= 0:
+                facet_out[fbase + flab[f]] = 0.0
+        return 0.0, 0.0, 0.0, 0.0
     # centroid of a tetra (0,a,b,c) is (a+b+c)/4
     momx = mx / 24.0 + vol * rx
     momy = my / 24.0 + vol * ry
@@ -646,7 +670,7 @@ def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
             if nv < 4:
                 continue
             tmp[:] = 0.0
-            v, mx, my, mz = _integrate_polytope_3d(V, nv, fstart, flen_, flab, fv, nf, tmp, 0, 1.0)
+            v, mx, my, mz = _integrate_polytope_3d(V, nv, fstart, flen_, flab, fv, nf, tmp, 0, 1.0, eps)
             w = psign[p] * pdens[p]
             base = nbr_ptr[i]
             for k in range(tmp.shape[0]):
@@ -677,6 +701,7 @@ def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, 
     piece = np.empty(nq, dtype=np.int64)
     face_ptr = np.zeros(nq + 1, dtype=np.int64)
     fcap = 32 * nq + 64
+    dummy = np.zeros(np.max(np.diff(nbr_ptr)) + 1 if nbr_ptr.shape[0] > 1 else 1)
     face_label = np.empty(fcap, dtype=np.int64)
     vert_ptr = np.zeros(fcap + 1, dtype=np.int64)
     pcap = 8 * fcap
@@ -692,6 +717,9 @@ def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, 
                                            fv, gstart, glen, glab, gv, fval, newidx, ekey0,
                                            ekey1, eidx, cap_tmp, ang)
             if st != STATUS_OK or nv < 4 or nf < 4:
+                continue
+            vv_, _, _, _ = _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, dummy, 0, 0.0, eps)
+            if vv_ == 0.0:
                 continue
             need_f = F + nf
             need_p = P
