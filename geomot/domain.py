@@ -13,7 +13,7 @@ sees it through :attr:`Domain.pieces`, a :class:`ConvexPieces` H-representation 
 with convex pieces :math:`K_p`, signs :math:`s_p = \\pm 1` and densities :math:`\\rho_p \\ge 0`.
 
 Decompositions: box -> one box piece; disk / ball -> one polygon / polytope piece; polygon with
-holes -> constrained Delaunay triangles; watertight mesh -> signed cone tetrahedra; image ->
+holes -> constrained Delaunay triangles, merged into convex polygons; watertight mesh -> signed cone tetrahedra; image ->
 one box piece per pixel of positive value; triangulation -> one triangle per positive triangle.
 
 References
@@ -26,8 +26,6 @@ References
 
 from __future__ import annotations
 
-import functools
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,7 +129,6 @@ class ConvexPieces:
         [[True]]
         """
         x = np.asarray(x, dtype=np.float64)
-        P = self.num_pieces
         out = np.all((x[:, None, :] >= self.lo[None]) & (x[:, None, :] <= self.hi[None]), axis=2)
         if self.offsets.shape[0]:
             slack = tol.clip * max(1.0, float(np.abs(self.hi).max()), float(np.abs(self.lo).max()))
@@ -186,7 +183,7 @@ def _triangle_pieces(tri, density):
 
 
 def _tetra_halfspaces(tet):
-    """tet (T, 4, 3) with positive orientation-agnostic -> normals (4T, 3), offsets (4T,)."""
+    """tet (T, 4, 3), any orientation -> outward normals (4T, 3), offsets (4T,) (face k opposite vertex k)."""
     T = tet.shape[0]
     nrm = np.empty((T, 4, 3))
     off = np.empty((T, 4))
@@ -215,7 +212,6 @@ def _polygon_triangles(geom):
     scale = max(float(np.ptp(coords.reshape(-1, 2), axis=0).max()), 1e-300)
     keep = np.abs(cross) > tol.volume * scale ** 2
     return np.ascontiguousarray(tri[keep])
-
 
 
 def _merge_convex(tri):
@@ -257,6 +253,8 @@ def _merge_convex(tri):
         ra = A[ia + 1:] + A[:ia + 1]  # starts at v, ends at u
         rb = B[ib + 1:] + B[:ib + 1]  # starts at u, ends at v
         merged = ra + rb[1:-1]
+        if len(set(merged)) != len(merged):  # the pieces touch elsewhere too: not a simple polygon
+            continue
         # convexity at u (prev in A, next in B) and at v (prev in B, next in A)
         ok = True
         for p, q, r in ((ra[-2], u, rb[1]), (rb[-2], v, ra[1])):
@@ -293,7 +291,7 @@ def _polygon_pieces(pts, cycles, density):
     prv, nxt = _cycle_neighbors(counts)
     e1, e2 = P - P[prv], P[nxt] - P
     cr = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    keep = np.abs(cr) > tol.rank * np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
+    keep = np.abs(cr) > tol.clip * np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
     piece = np.repeat(np.arange(len(counts)), counts)
     P, piece = P[keep], piece[keep]
     counts = np.bincount(piece, minlength=len(counts))

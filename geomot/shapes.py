@@ -524,7 +524,7 @@ def sample(shape, n, seed=None):
     if isinstance(shape, Domain):
         dom = shape
     elif isinstance(shape, (shapely.Polygon, shapely.MultiPolygon)):
-        dom = Domain.polygon(shape)
+        dom = Domain.polygon(shape, merge=False)  # sampling uses the triangles only
     elif isinstance(shape, trimesh.Trimesh):
         dom = Domain.mesh(shape)
     else:

@@ -148,6 +148,11 @@ def test_polygon_merge_into_convex_pieces():
     assert S.pieces.num_pieces == 1 and S.pieces.normals.shape == (4, 2)
     np.testing.assert_array_equal(S.pieces.lo, [[0, 0]])
     np.testing.assert_array_equal(S.pieces.hi, [[2, 2]])
+    # a hole touching the shell at one point (valid in shapely): pieces still tile
+    touching = shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(2, 0), (3, 2), (1, 2)]])
+    Dt = Domain.polygon(touching)
+    assert Dt.volume == pytest.approx(14.0, rel=RTOL)
+    assert_pieces_tile(Dt, n=4000)
 
 
 def test_polygon_triangulation_speed():
