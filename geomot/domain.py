@@ -986,7 +986,7 @@ class Domain:
         >>> Domain.disk([0, 0], 1.0).contains([[0.5, 0.5], [1.0, 1.0]]).tolist()
         [True, False]
         """
-        x = as_points(x, "x", dim=self._dim)
+        x = as_points(x, "x", dim=self._dim, min_rows=0)
         k = self._kind
         if k == "box":
             return np.all((x >= self._params["lo"]) & (x <= self._params["hi"]), axis=1)

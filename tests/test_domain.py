@@ -546,3 +546,23 @@ def test_convex_pieces_validation():
     with pytest.raises(ValueError, match="sign"):
         ConvexPieces(np.zeros((0, 2)), np.zeros(0), [0, 0], np.zeros((1, 2)), np.ones((1, 2)),
                      [1.0, 1.0], [1.0])
+
+
+@pytest.mark.parametrize("D", all_domains(), ids=lambda d: d.kind + str(d.pieces.num_pieces))
+def test_inscribed_ball_inside_and_geometry(D):
+    c, r = D.inscribed_ball()
+    assert c.shape == (D.dim,) and r > 0
+    u = np.random.default_rng(0).standard_normal((200, D.dim))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    assert D.contains(c + 0.999 * r * u).all() and D.contains(c[None]).all()
+    # the density is positive there: the ball lies in one piece of positive density or the
+    # domain is uniform
+    assert D.is_uniform or np.any(D.pieces.indicator(c[None])[0] & (D.pieces.density > 0))
+    g = D.geometry
+    if D.dim == 2:
+        assert g.area == pytest.approx(D.volume, rel=1e-12)
+    elif D.dim == 3:
+        assert g.volume == pytest.approx(D.volume, rel=1e-12)
+    else:
+        assert g is None
+    assert D.contains(np.zeros((0, D.dim))).shape == (0,)
