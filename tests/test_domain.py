@@ -566,3 +566,17 @@ def test_inscribed_ball_inside_and_geometry(D):
     else:
         assert g is None
     assert D.contains(np.zeros((0, D.dim))).shape == (0,)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.floats(0.4, 1.6), min_size=42, max_size=42), st.integers(0, 2 ** 31 - 1))
+def test_mesh_star_shaped_signed_cones_tile(radii, seed):
+    # a star-shaped (generally non-convex) closed surface: icosphere vertices moved radially
+    ico = trimesh.creation.icosphere(subdivisions=1)
+    V = np.asarray(ico.vertices) * np.asarray(radii)[:, None]
+    m = trimesh.Trimesh(V, ico.faces, process=False)
+    D = Domain.mesh(m)
+    assert D.volume == pytest.approx(m.volume, rel=1e-12)
+    assert_halfspaces_valid(D.pieces)
+    x = np.random.default_rng(seed).uniform(-1.7, 1.7, size=(300, 3))
+    np.testing.assert_array_equal(signed_cover(D, x), D.contains(x).astype(float))
