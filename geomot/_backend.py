@@ -144,7 +144,8 @@ def argmax_scores_xp(xp, x, y, h, memory_budget=None):
     index : (N,) int64 array of ``xp``
         The first maximiser.
     value : (N,) float64 array of ``xp``
-        The maximum score.
+        The maximum score, recomputed for the chosen target in the fixed order of the loop
+        kernels (bitwise independent of the block shape).
 
     Notes
     -----
@@ -177,8 +178,23 @@ def argmax_scores_xp(xp, x, y, h, memory_budget=None):
                 best_v = xp.where(better, v, best_v)
             del s
         index[r0:r1] = best_i
-        value[r0:r1] = best_v
+        value[r0:r1] = _rescore(xp, xb, y, h, best_i)
     return index, value
+
+
+def _rescore(xp, x, y, h, index):
+    """Score of the chosen target, ``((x_0 y_0 + x_1 y_1) + ...) + h``, as the loop kernels do.
+
+    The matrix product's rounding depends on the block shape; recomputing the maximum in a
+    fixed order makes the values bitwise independent of the memory budget and equal to the
+    numba kernel's.
+    """
+    yi = y[index]
+    v = xp.zeros(x.shape[0], dtype=xp.float64)
+    for k in range(x.shape[1]):
+        v += x[:, k] * yi[:, k]
+    v += h[index]
+    return v
 
 
 def cell_counts_xp(xp, index, n, weights=None):

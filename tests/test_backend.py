@@ -195,3 +195,14 @@ def test_cupy_matches_numpy():
     xg, yg, hg = _grid_ties()
     ig, _ = be.argmax_scores(be.asarray(xg), be.asarray(yg), be.asarray(hg))
     np.testing.assert_array_equal(be.to_numpy(ig), np.argmax(xg @ yg.T + hg, axis=1))
+
+
+def test_values_bitwise_equal_across_backends_and_budgets():
+    x, y, h = _random(N=700, n=33, d=3, seed=21)
+    ref_i, ref_v = argmax_scores_loop(x, y, h)
+    for budget in (8, 8 * 5, 8 * 33 * 2, None):
+        i, v = argmax_scores_xp(np, x, y, h, memory_budget=budget)
+        np.testing.assert_array_equal(i, ref_i)
+        np.testing.assert_array_equal(v, ref_v)
+    i, v = get_backend(name="numba").argmax_scores(x, y, h)
+    np.testing.assert_array_equal(v, ref_v)
