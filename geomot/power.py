@@ -32,6 +32,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sps
+from numba import njit
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from . import _clip
@@ -100,21 +101,54 @@ def regular_triangulation(y, h):
     return _regular_triangulation(y, h)
 
 
-def _edges_to_csr(n, a, b):
-    lo = np.minimum(a, b).astype(np.int64)
-    hi = np.maximum(a, b).astype(np.int64)
-    keys = np.unique(lo * n + hi)
-    lo = keys // n
-    hi = keys % n
-    rows = np.concatenate([lo, hi])
-    cols = np.concatenate([hi, lo])
-    order = np.lexsort((cols, rows))
-    rows = rows[order]
-    cols = cols[order]
+@njit(cache=True)
+def _simplex_adjacency(simp, n):
+    """Symmetric CSR adjacency (sorted, without duplicates) of the edges of the simplices."""
+    k = simp.shape[1]
+    deg = np.zeros(n + 1, dtype=np.int64)
+    for s in range(simp.shape[0]):
+        for p in range(k):
+            deg[simp[s, p] + 1] += k - 1
+    for i in range(n):
+        deg[i + 1] += deg[i]
+    fill = deg[:-1].copy()
+    raw = np.empty(deg[n], dtype=np.int64)
+    for s in range(simp.shape[0]):
+        for p in range(k):
+            a = simp[s, p]
+            for q in range(k):
+                if q != p:
+                    raw[fill[a]] = simp[s, q]
+                    fill[a] += 1
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    return indptr, np.ascontiguousarray(cols)
+    out = np.empty(deg[n], dtype=np.int64)
+    m = 0
+    for i in range(n):
+        row = np.sort(raw[deg[i]:deg[i + 1]])
+        last = -1
+        for v in row:
+            if v != last:
+                out[m] = v
+                m += 1
+                last = v
+        indptr[i + 1] = m
+    return indptr, out[:m].copy()
+
+
+def _morton_order(t):
+    """Permutation sorting points along a Z-order (Morton) curve: qhull inserts points
+    faster when consecutive points are close in space."""
+    k = t.shape[1]
+    bits = 20 if k <= 3 else 60 // k
+    lo = t.min(axis=0)
+    span = np.ptp(t, axis=0)
+    span[span == 0] = 1.0
+    q = ((t - lo) / span * ((1 << bits) - 1)).astype(np.uint64)
+    code = np.zeros(t.shape[0], dtype=np.uint64)
+    for b in range(bits):
+        for a in range(k):
+            code |= ((q[:, a] >> np.uint64(b)) & np.uint64(1)) << np.uint64(b * k + a)
+    return np.argsort(code, kind="stable")
 
 
 def _regular_triangulation(y, h):
@@ -139,7 +173,7 @@ def _regular_triangulation(y, h):
         hidden[verts] = False
         if verts.size < 2:
             return RegularTriangulation(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), hidden, 1)
-        indptr, indices = _edges_to_csr(n, verts[:-1], verts[1:])
+        indptr, indices = _simplex_adjacency(np.column_stack([verts[:-1], verts[1:]]), n)
         return RegularTriangulation(indptr, indices, hidden, 1)
     # a lifted point above the centroid, higher than every lifted point: it is never on the
     # lower hull, and it makes the hull full-dimensional when the lifted points are flat
@@ -147,20 +181,19 @@ def _regular_triangulation(y, h):
     tspan = float(np.ptp(t, axis=0).max())
     top = np.concatenate([t.mean(axis=0), [z.max() + zspan + tspan]])
     pts = np.vstack([np.column_stack([t, z]), top])
+    # insertion order along a space-filling curve (the extra point stays last)
+    order = np.append(_morton_order(t), n) if n > 2048 else np.arange(n + 1)
     try:
-        hull = ConvexHull(pts)
+        hull = ConvexHull(pts[order])
     except QhullError as exc:  # pragma: no cover - qhull failing on valid input is a bug
         raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
     lower = hull.equations[:, k] < 0
-    simp = hull.simplices[lower]
+    simp = order[hull.simplices[lower]]
     simp = simp[np.all(simp < n, axis=1)]
     visible = np.zeros(n, dtype=bool)
     visible[simp.ravel()] = True
     hidden = ~visible
-    kk = simp.shape[1]
-    a = np.concatenate([simp[:, p] for p in range(kk) for q in range(p + 1, kk)])
-    b = np.concatenate([simp[:, q] for p in range(kk) for q in range(p + 1, kk)])
-    indptr, indices = _edges_to_csr(n, a, b)
+    indptr, indices = _simplex_adjacency(np.ascontiguousarray(simp, dtype=np.int64), n)
     return RegularTriangulation(indptr, indices, hidden, k)
 
 
