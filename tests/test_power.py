@@ -458,3 +458,50 @@ def test_large_random_tiling():
 def test_public_namespace():
     assert geomot.power_diagram is power_diagram
     assert "power_diagram" in geomot.__all__
+
+
+# ------------------------------------------------------------------ kernels vs plain numpy
+def test_simplex_adjacency_matches_numpy():
+    from geomot.power import _simplex_adjacency
+
+    rng = np.random.default_rng(19)
+    n = 40
+    simp = np.array([rng.choice(n, 3, replace=False) for _ in range(120)], dtype=np.int64)
+    indptr, indices = _simplex_adjacency(simp, n)
+    edges = {(int(a), int(b)) for s in simp for a in s for b in s if a != b}
+    for i in range(n):
+        expected = sorted(b for a, b in edges if a == i)
+        assert indices[indptr[i]:indptr[i + 1]].tolist() == expected
+
+
+def test_candidate_pieces_matches_brute_force():
+    from geomot._clip import candidate_pieces
+
+    rng = np.random.default_rng(20)
+    for d in (2, 3):
+        plo = rng.random((50, d))
+        phi = plo + 0.3 * rng.random((50, d))
+        clo = rng.random((80, d))
+        chi = clo + 0.2 * rng.random((80, d))
+        active = rng.random(80) < 0.8
+        dlo, dhi = np.minimum(plo.min(0), clo.min(0)), np.maximum(phi.max(0), chi.max(0))
+        for G in (1, 3, 7):
+            ptr, piece = candidate_pieces(clo, chi, active, plo, phi, dlo, dhi, G)
+            for i in range(80):
+                expected = np.flatnonzero(np.all((clo[i] <= phi) & (plo <= chi[i]), axis=1)) if active[i] else []
+                assert sorted(piece[ptr[i]:ptr[i + 1]].tolist()) == list(expected)
+
+
+def test_regular_triangulation_is_delaunay_for_voronoi_weights():
+    from scipy.spatial import Delaunay
+
+    from geomot.power import regular_triangulation
+
+    rng = np.random.default_rng(21)
+    y = rng.random((300, 2))
+    tri = regular_triangulation(y, voronoi_h(y))
+    dl = Delaunay(y)
+    ip, ix = dl.vertex_neighbor_vertices
+    for i in range(300):
+        assert sorted(ix[ip[i]:ip[i + 1]].tolist()) == tri.indices[tri.indptr[i]:tri.indptr[i + 1]].tolist()
+    assert not tri.hidden.any() and tri.affine_dim == 2
