@@ -1,0 +1,671 @@
+"""Semi-discrete optimal transport: the damped Newton method on the exact power diagram.
+
+Given a source measure :math:`\\mu` on a domain :math:`\\Omega` and targets
+:math:`\\nu = \\sum_i \\nu_i \\delta_{y_i}`, find the heights :math:`h` such that every cell of
+
+.. math:: W_i(h) = \\{x \\in \\Omega : \\langle x, y_i\\rangle + h_i \\ge
+          \\langle x, y_j\\rangle + h_j \\ \\forall j\\}
+
+carries the prescribed mass, :math:`G_i(h) := \\mu(W_i(h)) = \\nu_i`.  :math:`G` is the gradient
+of the convex energy :math:`E(h) = \\int u_h\\, d\\mu - \\sum_i \\nu_i h_i` and its Jacobian
+:math:`DG` is a weighted graph Laplacian (:meth:`geomot.power.PowerDiagram.hessian`).
+
+The damped Newton method of Kitagawa, Mérigot and Thibert starts from heights whose cells all
+have positive mass, sets :math:`\\varepsilon_0 = \\tfrac12 \\min(\\min_i G_i(h^0), \\min_i \\nu_i)`,
+solves :math:`DG(h^k)\\, d^k = -(G(h^k) - \\nu)` (with one entry pinned per connected component
+of the adjacency graph) and takes :math:`h^{k+1} = h^k + \\alpha d^k` with the first
+:math:`\\alpha \\in \\{1, \\tfrac12, \\tfrac14, \\dots\\}` such that
+
+.. math:: \\min_i G_i(h^k + \\alpha d^k) \\ge \\varepsilon_0 \\quad\\text{and}\\quad
+          \\|G(h^k + \\alpha d^k) - \\nu\\| \\le (1 - \\tfrac{\\alpha}{2}) \\|G(h^k) - \\nu\\| .
+
+It stops when :math:`\\max_i |G_i(h) - \\nu_i| / \\nu_i \\le` ``tol``.
+
+Linear solves: a sparse LU with a minimum-degree ordering of the pinned (SPD) Laplacian while
+that is cheap (2D up to 2e5 cells, 3D up to 2e3 cells), smoothed-aggregation AMG
+preconditioned conjugate gradients (``pyamg``) beyond, with a relative tolerance tied to the
+current error (an inexact Newton method).
+
+References
+----------
+J. Kitagawa, Q. Mérigot, B. Thibert, *Convergence of a Newton algorithm for semi-discrete
+optimal transport*, J. Eur. Math. Soc. 21 (2019).
+X. Gu, F. Luo, J. Sun, S.-T. Yau, *Variational principles for Minkowski type problems, discrete
+optimal transport, and discrete Monge-Ampère equations*, Asian J. Math. 20 (2016).
+B. Lévy, *A numerical algorithm for L2 semi-discrete optimal transport in 3D*, ESAIM M2AN 49
+(2015).
+"""
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from types import MappingProxyType
+
+import numpy as np
+
+from ._tol import scale_of, tol as _tolerances
+from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector
+from .domain import Domain
+
+__all__ = ["solve_ot", "OTResult", "load"]
+
+_METHODS = ("newton", "montecarlo")
+_BACKENDS = ("numpy", "numba", "cupy")
+_LINEAR_SOLVERS = ("auto", "direct", "amg")
+#: default iteration caps
+_NEWTON_MAX_ITER = 100
+#: backtracking halvings before the line search gives up
+_MAX_HALVINGS = 30
+#: "auto" uses the sparse LU up to this many cells (per dimension), AMG-CG beyond
+_DIRECT_MAX_N = {2: 200_000, 3: 2_000}
+#: file format version written by OTResult.save
+_FORMAT = 1
+_TIMING_KEYS = ("hull", "integration", "assembly", "linear_solve", "backtracking", "alpha", "trials")
+
+
+def _readonly(a, dtype=np.float64):
+    a = np.array(a, dtype=dtype, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+# ----------------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False)
+class OTResult:
+    """The result of :func:`solve_ot`.
+
+    Attributes
+    ----------
+    domain : Domain
+        The source domain.
+    y : (n, d) ndarray
+        The targets (read-only float64).
+    nu : (n,) ndarray
+        The target masses, normalised to sum 1.
+    h : (n,) ndarray
+        The heights (dual weights): the potential is :math:`u(x) = \\max_i \\langle x, y_i\\rangle + h_i`.
+        Defined up to an additive constant.
+    masses : (n,) ndarray
+        Source probability of each cell at ``h`` (exact for ``method="newton"``, a Monte-Carlo
+        estimate for ``method="montecarlo"``).
+    converged : bool
+        Whether the stopping test was met.
+    iterations : int
+        Newton steps (or gradient steps) taken.
+    history : (iterations + 1,) ndarray
+        For Newton, the error :math:`\\max_i |G_i(h) - \\nu_i|/\\nu_i` at the start and after each
+        step; for Monte Carlo, the solver's own error record.
+    method : str
+        ``"newton"`` or ``"montecarlo"``.
+    timings : mapping of str -> ndarray
+        Per-iteration seconds (Newton): ``hull`` and ``integration`` (the accepted step's
+        diagram: lifted convex hull, clipping and integration), ``assembly`` (Hessian),
+        ``linear_solve``, ``backtracking`` (rejected trial diagrams), ``alpha`` (the accepted
+        step size) and ``trials`` (diagrams evaluated); ``start`` (1,) the start's diagram.
+    message : str
+        Why the solver stopped.
+
+    Notes
+    -----
+    Arrays are read-only copies.  Two results compare equal when every field is equal
+    (arrays with ``numpy.array_equal``).
+
+    Example
+    -------
+    >>> import numpy as np, geomot
+    >>> dom = geomot.Domain.box([0, 0], [1, 1])
+    >>> res = geomot.solve_ot(dom, [[0.25, 0.5], [0.75, 0.5]], [0.25, 0.75])
+    >>> res.converged, np.allclose(res.masses, [0.25, 0.75], rtol=1e-9)
+    (True, True)
+    """
+
+    domain: Domain
+    y: np.ndarray
+    nu: np.ndarray
+    h: np.ndarray
+    masses: np.ndarray
+    converged: bool
+    iterations: int
+    history: np.ndarray
+    method: str = "newton"
+    timings: dict = field(default_factory=dict)
+    message: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.domain, Domain):
+            raise ValueError(f"domain must be a geomot.Domain, got {type(self.domain).__name__}")
+        y = as_points(self.y, "y", dim=self.domain.dim)
+        n = y.shape[0]
+        set_ = object.__setattr__
+        set_(self, "y", _readonly(y))
+        set_(self, "nu", _readonly(as_vector(self.nu, "nu", n=n)))
+        set_(self, "h", _readonly(as_vector(self.h, "h", n=n)))
+        set_(self, "masses", _readonly(as_vector(self.masses, "masses", n=n)))
+        set_(self, "history", _readonly(np.asarray(self.history, dtype=np.float64).ravel()))
+        set_(self, "converged", bool(self.converged))
+        set_(self, "iterations", int(self.iterations))
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        set_(self, "method", str(self.method))
+        set_(self, "message", str(self.message))
+        set_(self, "timings", MappingProxyType({str(k): _readonly(v) for k, v in dict(self.timings).items()}))
+
+    # ------------------------------------------------------------------ derived
+    @cached_property
+    def diagram(self):
+        """The :class:`~geomot.power.PowerDiagram` at :attr:`h` (2D and 3D domains only)."""
+        if self.domain.dim not in (2, 3):
+            raise ValueError(f"the exact power diagram needs a 2D or 3D domain, this result is in "
+                             f"dimension {self.domain.dim}")
+        from .power import power_diagram
+
+        return power_diagram(self.y, self.h, self.domain)
+
+    @cached_property
+    def potential(self):
+        """The :class:`~geomot.brenier.BrenierPotential` :math:`\\max_i \\langle x, y_i\\rangle + h_i`."""
+        from .brenier import BrenierPotential
+
+        return BrenierPotential(self.y, self.h)
+
+    @property
+    def n(self):
+        """Number of targets."""
+        return self.y.shape[0]
+
+    @property
+    def dim(self):
+        """Dimension of the domain and the targets."""
+        return self.y.shape[1]
+
+    # ------------------------------------------------------------------ comparison
+    def __eq__(self, other):
+        if not isinstance(other, OTResult):
+            return NotImplemented
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "timings":
+                if a.keys() != b.keys() or not all(np.array_equal(a[k], b[k]) for k in a):
+                    return False
+            elif isinstance(a, np.ndarray):
+                if not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"OTResult(method={self.method!r}, n={self.n}, dim={self.dim}, converged={self.converged}, "
+                f"iterations={self.iterations}, error={self.history[-1] if self.history.size else float('nan'):.3g})")
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Write the result to a ``.npz`` file (``numpy.savez``, no pickle).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file; ``numpy`` appends ``.npz`` when missing.
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Example
+        -------
+        >>> import tempfile, os, geomot
+        >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [1, 1]), [[0.2, 0.5], [0.8, 0.5]])
+        >>> p = res.save(os.path.join(tempfile.mkdtemp(), "res.npz"))
+        >>> geomot.load(p) == res
+        True
+        """
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path = path + ".npz"
+        arrays = {
+            "format": np.array(_FORMAT), "method": np.array(self.method), "message": np.array(self.message),
+            "y": self.y, "nu": self.nu, "h": self.h, "masses": self.masses,
+            "converged": np.array(self.converged), "iterations": np.array(self.iterations),
+            "history": self.history,
+        }
+        for k, v in self.domain.to_arrays().items():
+            arrays["domain__" + k] = np.asarray(v)
+        for k, v in self.timings.items():
+            arrays["timings__" + k] = v
+        np.savez(path, **arrays)
+        return path
+
+
+def load(path):
+    """Read an :class:`OTResult` written by :meth:`OTResult.save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npz`` file from :meth:`OTResult.save`.
+
+    Returns
+    -------
+    OTResult
+        Equal (field by field, arrays bit for bit) to the saved one.
+
+    Example
+    -------
+    >>> import tempfile, os, geomot
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [1, 1]), [[0.2, 0.5], [0.8, 0.5]])
+    >>> geomot.load(res.save(os.path.join(tempfile.mkdtemp(), "r.npz"))) == res
+    True
+    """
+    path = os.fspath(path)
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"path {path!r} is not a readable .npz file: {exc}") from None
+    with npz:
+        keys = set(npz.files)
+        need = {"format", "method", "y", "nu", "h", "masses", "converged", "iterations", "history"}
+        missing = sorted(need - keys)
+        if missing:
+            raise ValueError(f"path {path!r} is not a geomot OTResult file (missing {missing})")
+        if int(npz["format"]) > _FORMAT:
+            raise ValueError(f"path {path!r} has format {int(npz['format'])}, newer than this geomot ({_FORMAT})")
+        dom = {k[len("domain__"):]: npz[k] for k in keys if k.startswith("domain__")}
+        timings = {k[len("timings__"):]: npz[k] for k in keys if k.startswith("timings__")}
+        return OTResult(
+            domain=Domain.from_arrays(dom), y=npz["y"], nu=npz["nu"], h=npz["h"], masses=npz["masses"],
+            converged=bool(npz["converged"]), iterations=int(npz["iterations"]), history=npz["history"],
+            method=str(npz["method"]), timings=timings,
+            message=str(npz["message"]) if "message" in keys else "")
+
+
+# ------------------------------------------------------------------------------- validation
+def _check_duplicates(y):
+    """ValueError naming the first pair of coinciding targets (relative tolerance)."""
+    n = y.shape[0]
+    if n < 2:
+        return
+    r = _tolerances.duplicate * scale_of(y)
+    if y.shape[1] <= 8:
+        from scipy.spatial import cKDTree
+
+        pairs = cKDTree(y).query_pairs(r, output_type="ndarray")
+    else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
+        key = np.round(y / max(r, 1e-300))
+        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        dup = np.flatnonzero(counts[inv.ravel()] > 1)
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        if dup.size:
+            first = dup[0]
+            other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
+            pairs = np.array([[first, other]])
+    if len(pairs):
+        i, j = sorted(int(v) for v in pairs[0])
+        raise ValueError(f"y contains duplicate targets: rows {i} and {j} coincide (within {r:.3g}); "
+                         f"merge them and add their masses in nu")
+
+
+def _validate(domain, y, nu, method, tol, max_iter, h0, seed, backend, linear_solver):
+    if not isinstance(domain, Domain):
+        raise ValueError(f"domain must be a geomot.Domain, got {type(domain).__name__}")
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if not isinstance(backend, str) or backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    if not isinstance(linear_solver, str) or linear_solver not in _LINEAR_SOLVERS:
+        raise ValueError(f"linear_solver must be one of {_LINEAR_SOLVERS}, got {linear_solver!r}")
+    if method == "newton" and domain.dim not in (2, 3):
+        raise ValueError(f"method='newton' needs a 2D or 3D domain (exact power diagrams), the domain has "
+                         f"dimension {domain.dim}; use method='montecarlo'")
+    y = as_points(y, "y", dim=domain.dim)
+    n = y.shape[0]
+    _check_duplicates(y)
+    if nu is None:
+        nu = np.full(n, 1.0 / n)
+    else:
+        nu = as_vector(nu, "nu", n=n, positive=True)
+        nu = nu / nu.sum()
+    if tol is not None:
+        tol = as_positive_float(tol, "tol")
+    if max_iter is not None:
+        max_iter = as_positive_int(max_iter, "max_iter", minimum=0)
+    if h0 is not None:
+        h0 = as_vector(h0, "h0", n=n)
+    rng = as_rng(seed)
+    return y, nu, tol, max_iter, h0, rng
+
+
+# ----------------------------------------------------------------------------------- public
+def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0=None, seed=None,
+             backend="numpy", progress=False, client=None, n_samples=None, lr=None,
+             linear_solver="auto", verbose=False):
+    """Semi-discrete optimal transport from a domain to weighted points (quadratic cost).
+
+    Parameters
+    ----------
+    domain : Domain
+        The source: uniform (or piecewise-constant) density on a 2D/3D domain, any dimension
+        for ``method="montecarlo"``.
+    y : (n, d) array_like of float
+        Distinct targets, ``d = domain.dim``.
+    nu : (n,) array_like of float, optional
+        Positive target masses, normalised to sum 1 (default uniform).
+    method : {"newton", "montecarlo"}
+        ``"newton"``: damped Newton on the exact power diagram (2D and 3D).
+        ``"montecarlo"``: masses estimated from samples of the domain and gradient steps
+        (:func:`geomot.montecarlo.solve_montecarlo`), any dimension.
+    tol : float, optional
+        Newton stops when :math:`\\max_i |\\mu(W_i) - \\nu_i| / \\nu_i \\le` ``tol`` (default
+        1e-9).  For Monte Carlo it is passed on (default: that solver's own).
+    max_iter : int, optional
+        Iteration cap (Newton default 100; Monte Carlo: that solver's default).
+    h0 : (n,) array_like of float, optional
+        Warm start.  Newton falls back (with a warning) to its default start if a cell of
+        ``h0`` is empty.
+    seed : None, int or numpy.random.Generator
+        Randomness of the Monte-Carlo samples (Newton is deterministic).
+    backend : {"numpy", "numba", "cupy"}
+        Array backend of the Monte-Carlo argmax (validated, unused by Newton).
+    progress : bool
+        Show a ``tqdm`` progress bar.
+    client : dask.distributed.Client, optional
+        Monte Carlo only: spread the mass estimation over a cluster.
+    n_samples, lr : optional
+        Monte Carlo only: samples per mass estimate and the step size (defaults: that
+        solver's).
+    linear_solver : {"auto", "direct", "amg"}
+        Newton only: sparse LU (minimum-degree ordering) or AMG-preconditioned conjugate
+        gradients (pyamg) for the Laplacian systems; ``"auto"`` takes LU for 2D up to 2e5
+        cells and 3D up to 2e3 cells.
+    verbose : bool
+        Print one line per Newton iteration.
+
+    Returns
+    -------
+    OTResult
+        ``h``, ``masses``, ``converged``, ``iterations``, ``history``, ``diagram``,
+        ``potential``, ``timings``, ``save``.
+
+    Warns
+    -----
+    UserWarning
+        When the solver stops without meeting ``tol`` (iteration cap, failed line search,
+        singular linear system) -- then ``converged`` is False and ``h`` is the last good
+        iterate -- and when a warm start ``h0`` has an empty cell.
+
+    Notes
+    -----
+    The cells are :math:`W_i(h) = \\{x : \\langle x, y_i\\rangle + h_i \\ge \\langle x, y_j\\rangle
+    + h_j\\ \\forall j\\}` and Newton solves :math:`\\mu(W_i(h)) = \\nu_i` with the damped steps
+    of Kitagawa-Mérigot-Thibert (module docstring).  The default start shrinks the targets into
+    a ball :math:`B(c, r)` inside the support of the source:
+    :math:`z_i = c + s (y_i - \\bar y)`, :math:`s = 0.9\\, r / R`, :math:`R = \\max_i |y_i - \\bar y|`,
+    whose Voronoi cells are all non-empty; the heights
+
+    .. math:: h^0_i = -\\langle c, y_i\\rangle - \\tfrac{s}{2} |y_i - \\bar y|^2
+
+    give exactly that diagram (the plain Voronoi start :math:`h_i = -|y_i|^2/2` is used instead
+    when none of its cells is empty).
+
+    References
+    ----------
+    J. Kitagawa, Q. Mérigot, B. Thibert, *Convergence of a Newton algorithm for semi-discrete
+    optimal transport*, J. Eur. Math. Soc. 21 (2019).
+
+    Example
+    -------
+    >>> import numpy as np, geomot
+    >>> dom = geomot.Domain.box([0, 0], [1, 1])
+    >>> y = np.random.default_rng(0).random((50, 2))
+    >>> res = geomot.solve_ot(dom, y, tol=1e-10)
+    >>> res.converged, bool(np.max(np.abs(res.masses * 50 - 1)) <= 1e-10)
+    (True, True)
+    """
+    y, nu, tol, max_iter, h0, rng = _validate(domain, y, nu, method, tol, max_iter, h0, seed, backend,
+                                               linear_solver)
+    progress = bool(progress)
+    verbose = bool(verbose)
+    if method == "montecarlo":
+        return _solve_montecarlo(domain, y, nu, tol, max_iter, h0, rng, backend, progress, client, n_samples, lr)
+    if n_samples is not None or lr is not None:
+        raise ValueError("n_samples and lr are Monte-Carlo options; they are not used by method='newton'")
+    tol = 1e-9 if tol is None else tol
+    max_iter = _NEWTON_MAX_ITER if max_iter is None else max_iter
+    return _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose)
+
+
+def _solve_montecarlo(domain, y, nu, tol, max_iter, h0, rng, backend, progress, client, n_samples, lr):
+    from .montecarlo import solve_montecarlo
+
+    kwargs = {"h0": h0, "seed": rng, "backend": backend, "progress": progress}
+    for name, value in (("tol", tol), ("max_iter", max_iter), ("n_samples", n_samples), ("lr", lr),
+                        ("client", client)):
+        if value is not None:
+            kwargs[name] = value
+    run = solve_montecarlo(domain, y, nu, **kwargs)
+    return OTResult(domain=domain, y=y, nu=nu, h=run.h, masses=run.masses, converged=run.converged,
+                    iterations=run.iterations, history=run.history, method="montecarlo",
+                    message="converged" if run.converged else "not converged (see the warning)")
+
+
+# ------------------------------------------------------------------------------- internals
+def _relative_error(masses, nu):
+    return float(np.max(np.abs(masses - nu) / nu))
+
+
+def _diagram(y, h, domain):
+    """Power diagram at h, with (hull seconds, integration seconds)."""
+    from . import power
+
+    t0 = time.perf_counter()
+    tri = power._regular_triangulation(y, h - h.mean())
+    t1 = time.perf_counter()
+    pd = power._power_diagram(y, h, domain, triangulation=tri)
+    t2 = time.perf_counter()
+    return pd, t1 - t0, t2 - t1
+
+
+def _shrunk_start(domain, y):
+    """Heights whose power diagram is the Voronoi diagram of targets shrunk into a ball of Omega.
+
+    With :math:`z_i = c + s (y_i - \\bar y)`, the Voronoi cell of :math:`z_i` is
+    :math:`\\arg\\max_i \\langle x - c, z_i - c\\rangle - |z_i - c|^2/2`, i.e. (dividing by s and
+    dropping i-independent terms) :math:`\\arg\\max_i \\langle x, y_i\\rangle + h_i` with
+    :math:`h_i = -\\langle c, y_i\\rangle - (s/2)|y_i - \\bar y|^2`.
+    """
+    c, r = domain.inscribed_ball()
+    c = np.asarray(c, dtype=np.float64)
+    ybar = y.mean(axis=0)
+    dev = y - ybar
+    R = float(np.sqrt(np.max(np.einsum("ij,ij->i", dev, dev))))
+    if R == 0.0:
+        return np.zeros(y.shape[0])
+    s = 0.9 * float(r) / R
+    return -(y @ c) - 0.5 * s * np.einsum("ij,ij->i", dev, dev)
+
+
+def _voronoi_start(y):
+    return -0.5 * np.einsum("ij,ij->i", y, y)
+
+
+def _pinned_system(H):
+    """Connected components of the Laplacian's graph, and one pinned node per component."""
+    from scipy.sparse.csgraph import connected_components
+
+    ncomp, labels = connected_components(H, directed=False)
+    diag = H.diagonal()
+    order = np.lexsort((-diag, labels))
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1])
+    pinned = order[starts]
+    return ncomp, labels, pinned
+
+
+def _solve_laplacian(H, rhs, solver, rtol):
+    """Solve the Laplacian system ``H d = rhs`` on the complement of the per-component constants.
+
+    The right-hand side is projected onto the range (zero sum per connected component), one
+    node per component is pinned to 0 and the remaining SPD system is solved by sparse LU
+    (``"direct"``) or AMG-preconditioned CG to relative residual ``rtol`` (``"amg"``).
+    Returns ``(d, ncomp)``; ``d`` is None when the solve failed.
+    """
+    import scipy.sparse as sps
+
+    n = H.shape[0]
+    H = sps.csr_matrix(H)
+    ncomp, labels, pinned = _pinned_system(H)
+    sums = np.bincount(labels, weights=rhs, minlength=ncomp)
+    sizes = np.bincount(labels, minlength=ncomp)
+    b = rhs - (sums / sizes)[labels]
+    keep = np.ones(n, dtype=bool)
+    keep[pinned] = False
+    d = np.zeros(n)
+    if not keep.any():
+        return d, ncomp
+    idx = np.flatnonzero(keep)
+    A = H[idx][:, idx]
+    bb = b[idx]
+    if solver == "direct":
+        from scipy.sparse.linalg import splu
+
+        try:
+            lu = splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+        except RuntimeError:  # exactly singular
+            return None, ncomp
+        x = lu.solve(bb)
+    else:
+        import pyamg
+
+        ml = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="symmetric")
+        x = ml.solve(bb, tol=rtol, accel="cg", maxiter=500)
+    if not np.all(np.isfinite(x)):
+        return None, ncomp
+    d[idx] = x
+    return d, ncomp
+
+
+def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
+    n, dim = y.shape
+    solver = linear_solver
+    if solver == "auto":
+        solver = "direct" if n <= _DIRECT_MAX_N[dim] else "amg"
+    t_start = time.perf_counter()
+
+    # ---- start: warm start, else plain Voronoi, else targets shrunk into an inscribed ball
+    pd = None
+    if h0 is not None:
+        pd, th, ti = _diagram(y, h0, domain)
+        if np.any(pd.masses <= 0):
+            k = int(np.count_nonzero(pd.masses <= 0))
+            warnings.warn(f"solve_ot: h0 leaves {k} empty cell(s) (first: {int(np.argmax(pd.masses <= 0))}); "
+                          "falling back to the default start", UserWarning, stacklevel=3)
+            pd = None
+    if pd is None:
+        h0 = _voronoi_start(y)
+        pd, th, ti = _diagram(y, h0, domain)
+        if np.any(pd.masses <= 0):
+            h0 = _shrunk_start(domain, y)
+            pd, th2, ti2 = _diagram(y, h0, domain)
+            th, ti = th + th2, ti + ti2
+    h = np.array(h0, dtype=np.float64, copy=True)
+    masses = pd.masses
+    t_first = time.perf_counter() - t_start
+
+    timings = {k: [] for k in _TIMING_KEYS}
+    err = masses - nu
+    rel = _relative_error(masses, nu)
+    history = [rel]
+    converged = rel <= tol
+    message = "converged" if converged else ""
+    iterations = 0
+
+    if not converged and np.any(masses <= 0):
+        message = (f"{int(np.count_nonzero(masses <= 0))} cell(s) of the start are empty even for targets "
+                   "shrunk into an inscribed ball (degenerate or nearly coincident targets)")
+    eps0 = 0.5 * min(float(masses.min()), float(nu.min()))
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=max_iter, desc="solve_ot (newton)", unit="it")
+        bar.set_postfix(err=f"{rel:.2e}")
+    if verbose:
+        print(f"solve_ot: n={n} dim={dim} solver={solver} start error {rel:.3e} "
+              f"(diagram {t_first:.3f}s, eps0 {eps0:.3g})", flush=True)
+    ncomp = 1
+    try:
+        while not converged and not message:
+            if iterations >= max_iter:
+                message = f"reached max_iter={max_iter} with error {rel:.3e} > tol={tol:.3e}"
+                break
+            t0 = time.perf_counter()
+            H = pd.hessian()
+            t1 = time.perf_counter()
+            rtol = min(1e-1, max(rel, 1e-3 * tol, 1e-14))
+            d, ncomp = _solve_laplacian(H, -err, solver, rtol)
+            t2 = time.perf_counter()
+            if d is None:
+                message = "the Newton linear system could not be solved (singular Hessian: degenerate targets?)"
+                break
+            norm0 = float(np.linalg.norm(err))
+            alpha = 1.0
+            t_rejected = 0.0
+            accepted = None
+            trials = 0
+            for _ in range(_MAX_HALVINGS + 1):
+                trials += 1
+                ht = h + alpha * d
+                ta = time.perf_counter()
+                try:
+                    pdt, th, ti = _diagram(y, ht, domain)
+                except (RuntimeError, ValueError):
+                    pdt = None
+                if pdt is not None:
+                    mt = pdt.masses
+                    if mt.min() >= eps0 and np.linalg.norm(mt - nu) <= (1.0 - 0.5 * alpha) * norm0:
+                        accepted = (ht, pdt, th, ti)
+                        break
+                t_rejected += time.perf_counter() - ta
+                alpha *= 0.5
+            if accepted is None:
+                message = (f"line search failed after {_MAX_HALVINGS} halvings at iteration {iterations} "
+                           f"(error {rel:.3e}); the targets may be degenerate or tol below rounding level")
+                break
+            h, pd, th, ti = accepted
+            h = np.array(h, copy=True)
+            masses = pd.masses
+            err = masses - nu
+            rel = _relative_error(masses, nu)
+            iterations += 1
+            history.append(rel)
+            for key, val in (("hull", th), ("integration", ti), ("assembly", t1 - t0), ("linear_solve", t2 - t1),
+                             ("backtracking", t_rejected), ("alpha", alpha), ("trials", trials)):
+                timings[key].append(val)
+            converged = rel <= tol
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(err=f"{rel:.2e}", alpha=alpha)
+            if verbose:
+                print(f"  it {iterations:3d}: error {rel:.3e} alpha {alpha:g} trials {trials} | hull {th:.3f}s "
+                      f"integration {ti:.3f}s assembly {t1 - t0:.3f}s solve {t2 - t1:.3f}s "
+                      f"backtracking {t_rejected:.3f}s", flush=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    if converged:
+        message = "converged"
+    else:
+        if ncomp > 1:
+            message += f" [the cells' adjacency graph has {ncomp} connected components]"
+        warnings.warn(f"solve_ot did not converge: {message}", UserWarning, stacklevel=3)
+    tim = {k: np.asarray(v, dtype=np.float64) for k, v in timings.items()}
+    tim["start"] = np.array([t_first])
+    res = OTResult(domain=domain, y=y, nu=nu, h=h, masses=masses, converged=converged, iterations=iterations,
+                   history=np.asarray(history), method="newton", timings=tim, message=message)
+    if np.array_equal(pd.h, res.h - res.h.mean()):
+        res.__dict__["diagram"] = pd
+    return res
