@@ -1,6 +1,6 @@
 """Colour conventions shared by the 2D (matplotlib) and 3D (PyVista) drawings; numpy only.
 
-Targets are coloured by a smooth 2D/3D colour map of their position, so that where the transport
+Targets are coloured by a colour wheel of their position, so that where the transport
 map is continuous neighbouring cells get nearby colours and across the singular set the colour
 jumps.  Singular components Γ0, Γ1, ... get fixed distinct colours.
 """
@@ -10,16 +10,6 @@ import numpy as np
 from ._validate import as_points
 
 __all__ = ["target_colors", "COMPONENT_COLORS", "component_rgb"]
-
-#: corner colours of the position colour map: (lo, lo), (hi, lo), (lo, hi), (hi, hi)
-_CORNERS = np.array(
-    [
-        [0.16, 0.33, 0.80],  # blue
-        [0.85, 0.20, 0.20],  # red
-        [0.15, 0.70, 0.45],  # green
-        [0.98, 0.80, 0.15],  # yellow
-    ]
-)
 
 #: colours of the singular components Γ0, Γ1, ... (hex)
 COMPONENT_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -37,19 +27,36 @@ def component_rgb(k):
     return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
 
 
-def target_colors(y, bounds=None):
-    """RGB colours of points from a smooth colour map of their position (2D or 3D).
+def _hsv_to_rgb(h, s, v):
+    """Vectorised HSV -> RGB, all in [0, 1]."""
+    h6 = (h % 1.0) * 6.0
+    i = np.floor(h6).astype(np.int64) % 6
+    f = h6 - np.floor(h6)
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    out = np.empty(h.shape + (3,))
+    for k, (r, g, b) in enumerate(choices):
+        m = i == k
+        out[m, 0], out[m, 1], out[m, 2] = r[m], g[m], b[m]
+    return out
 
-    The bounding box of ``y`` (or ``bounds``) is mapped bilinearly, on the first two
-    coordinates, onto four corner colours (blue, red, green, yellow); in 3D the third coordinate
-    darkens/lightens the colour.  Nearby points get nearby colours.
+
+def target_colors(y, bounds=None):
+    """RGB colours of points from a colour wheel of their position (2D or 3D).
+
+    The box ``bounds`` (default the bounding box of ``y``) is mapped onto the unit square
+    ``[-1, 1]^2`` around its centre; the hue is the angle of a point about the centre and the
+    saturation grows with its distance from it (white at the centre).  In 3D the first two
+    coordinates give the hue and the third darkens the colour.  Nearby points get nearby
+    colours; points on opposite sides of a gap or a hole get contrasting ones, so the jumps of a
+    transport map show as colour jumps.
 
     Parameters
     ----------
     y : (n, 2) or (n, 3) array_like
         Points (usually the targets).
     bounds : (lo, hi), optional
-        The box mapped onto the colour map; default the bounding box of ``y``.
+        The box mapped onto the colour wheel.
 
     Returns
     -------
@@ -72,11 +79,12 @@ def target_colors(y, bounds=None):
         hi = np.asarray(bounds[1], dtype=np.float64).reshape(-1)
         if lo.shape != (y.shape[1],) or hi.shape != (y.shape[1],):
             raise ValueError(f"bounds must be (lo, hi) with {y.shape[1]} entries each")
-    span = np.where(hi - lo > 0, hi - lo, 1.0)
-    t = np.clip((y - lo) / span, 0.0, 1.0)
-    u, v = t[:, :1], t[:, 1:2]
-    c = (1 - u) * (1 - v) * _CORNERS[0] + u * (1 - v) * _CORNERS[1] + (1 - u) * v * _CORNERS[2] + u * v * _CORNERS[3]
+    half = np.where(hi - lo > 0, (hi - lo) / 2, 1.0)
+    t = np.clip((y - (lo + hi) / 2) / half, -1.0, 1.0)
+    hue = (np.arctan2(t[:, 1], t[:, 0]) / (2 * np.pi)) % 1.0
+    rad = np.clip(np.hypot(t[:, 0], t[:, 1]) / np.sqrt(2.0) * 1.6, 0.0, 1.0)
+    sat = 0.15 + 0.85 * rad
+    val = np.full(len(y), 0.95)
     if y.shape[1] == 3:
-        w = t[:, 2:3]
-        c = c * (0.55 + 0.45 * w) + (1 - c) * 0.25 * w
-    return np.clip(c, 0.0, 1.0)
+        val = 0.55 + 0.4 * (t[:, 2] + 1) / 2
+    return np.clip(_hsv_to_rgb(hue, sat, val), 0.0, 1.0)

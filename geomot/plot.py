@@ -6,7 +6,7 @@ the Axes, so that calls compose::
     ax = plot_map(res)
     plot_singular_set(s, ax=ax)
 
-Colours of targets come from a smooth 2D colour map of their position (:func:`target_colors`):
+Colours of targets come from a colour wheel of their position (:func:`target_colors`):
 where the transport map is continuous neighbouring cells get nearby colours; across the singular
 set the colour jumps.
 """
@@ -239,8 +239,8 @@ def plot_power_diagram(pd, ax=None, color_by="index", cmap="tab20", edgecolor="k
     return _finish(ax)
 
 
-def plot_map(res, ax=None, kind="color", max_arrows=400, seed=0, show_targets=False, edgecolor="none",
-             linewidth=0.0, arrow_color="k", target_size=4.0):
+def plot_map(res, ax=None, kind="color", max_arrows=400, seed=0, show_targets=False, edgecolor="face",
+             linewidth=0.3, arrow_color="k", target_size=4.0):
     """Draw the transport map of a 2D solve.
 
     Parameters
@@ -258,7 +258,7 @@ def plot_map(res, ax=None, kind="color", max_arrows=400, seed=0, show_targets=Fa
     show_targets : bool
         Also scatter the targets in their colours (useful when source and target overlap).
     edgecolor, linewidth :
-        Cell boundaries (kind='color').
+        Cell boundaries (kind='color'); the default ``'face'`` hides the seams between cells.
     arrow_color : colour
     target_size : float
         Marker size of the targets.
@@ -299,7 +299,7 @@ def plot_map(res, ax=None, kind="color", max_arrows=400, seed=0, show_targets=Fa
     return _finish(ax)
 
 
-def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, label=True):
+def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, label=True, order=None):
     """Draw the 2D singular set: the facets across which the map jumps.
 
     Parameters
@@ -314,6 +314,8 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
         Colour by component (ignored when ``color`` is given).
     label : bool
         Add legend labels Γ0, Γ1, ...
+    order : sequence of int, optional
+        Component ``order[k]`` is drawn and labelled as Γk (default: ``s.components`` order).
 
     Returns
     -------
@@ -329,8 +331,8 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
         return _finish(ax)
     comps = list(getattr(s, "components", [])) if by_component and color is None else []
     if comps:
-        for k, idx in enumerate(comps):
-            idx = np.asarray(idx, dtype=np.int64)
+        for k, c in enumerate(_component_order(len(comps), order)):
+            idx = np.asarray(comps[c], dtype=np.int64)
             lc = LineCollection(seg[idx], colors=_COMPONENT_COLORS[k % len(_COMPONENT_COLORS)], linewidths=linewidth,
                                 capstyle="round", label=f"$\\Gamma_{{{k}}}$" if label else None, zorder=5)
             ax.add_collection(lc)
@@ -339,6 +341,15 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
                             label="singular set" if label else None, zorder=5)
         ax.add_collection(lc)
     return _finish(ax)
+
+
+def _component_order(m, order):
+    if order is None:
+        return list(range(m))
+    order = [int(k) for k in order]
+    if sorted(order) != list(range(m)):
+        raise ValueError(f"order must be a permutation of range({m}), got {order}")
+    return order
 
 
 def _as_region_path(region):
@@ -352,7 +363,7 @@ def _as_region_path(region):
     return MplPath(v, _ring_codes(len(v)))
 
 
-def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True):
+def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True, order=None):
     """Shade, in target space, the region each singular component's subdifferential covers.
 
     Component k gets the colour that :func:`plot_singular_set` gives Γk, so a source-space plot
@@ -368,6 +379,8 @@ def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True):
         Draw the region boundaries.
     label : bool
         Legend labels ∂u(Γk).
+    order : sequence of int, optional
+        Component ``order[k]`` is drawn and labelled as Γk.
 
     Returns
     -------
@@ -378,8 +391,8 @@ def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True):
     >>> ax = plot_subdifferentials(s)      # doctest: +SKIP
     """
     ax = _new_ax(ax)
-    for k in range(len(getattr(s, "components", []))):
-        path = _as_region_path(s.subdifferential(k))
+    for k, c in enumerate(_component_order(len(getattr(s, "components", [])), order)):
+        path = _as_region_path(s.subdifferential(c))
         if path is None:
             continue
         col = _COMPONENT_COLORS[k % len(_COMPONENT_COLORS)]

@@ -243,10 +243,10 @@ def add_potential(plotter, res, singular=None, show_edges=True, projection=True,
         z_scale = 0.5 * width / (zmax - zmin) if zmax > zmin else 1.0
     gap = 0.25 * width
 
-    def lift(poly):
+    def lift(poly, dz=0.0):
         out = poly.copy()
         p = np.asarray(out.points).copy()
-        p[:, 2] = (p[:, 2] - zmin) * z_scale + gap
+        p[:, 2] = (p[:, 2] - zmin) * z_scale + gap + dz
         out.points = p
         return out
 
@@ -255,10 +255,12 @@ def add_potential(plotter, res, singular=None, show_edges=True, projection=True,
     if show_edges:
         seg = res.diagram.facets().segments
         if len(seg):
-            plotter.add_mesh(lift(ridge_lines(seg, u=u)), color="black", line_width=edge_width, opacity=0.6)
+            # lifted a hair above the surface so that the lines are not hidden by z-fighting
+            plotter.add_mesh(lift(ridge_lines(seg, u=u), 2e-3 * width), color="black", line_width=edge_width,
+                             opacity=0.6)
     sseg = np.zeros((0, 2, 2)) if singular is None else np.asarray(singular.segments).reshape(-1, 2, 2)
     if len(sseg):
-        plotter.add_mesh(lift(ridge_lines(sseg, u=u)), color=component_rgb(0), line_width=ridge_width,
+        plotter.add_mesh(lift(ridge_lines(sseg, u=u), 4e-3 * width), color=component_rgb(0), line_width=ridge_width,
                          render_lines_as_tubes=True)
     if projection:
         flat = surf.copy()
