@@ -430,13 +430,14 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
     faces = np.column_stack([np.full(len(bunny.faces), 3), np.asarray(bunny.faces)]).ravel()
     p.add_mesh(pv.PolyData(vb, faces=faces), color="tan", opacity=0.25)
     plot3d.add_point_cloud(p, res.y + shift, colors=colors, point_size=5.0 if quick else 8.0)
-    p.add_text(f"singular surfaces of ball → bunny (n = {n}, {len(s.polygons)} facets, "
-               f"{len(s.components)} components)\nright: the target points in the bunny",
+    p.add_text(f"ball -> bunny (n = {n}): singular surfaces in the ball ({len(s.polygons)} facets, "
+               f"{len(s.components)} components)\nright: the target points inside the bunny",
                font_size=9 if quick else 14, color="black")
     p.camera_position = "xy"
     p.camera.elevation = 20
     p.camera.azimuth = -20
     p.reset_camera()
+    p.camera.zoom(1.5)
     paths.append(plot3d.screenshot(p, out / "fig6_singular_surfaces.png", close=not show))
     if show and plot3d.has_display():  # pragma: no cover - needs a display
         p.show()
@@ -446,7 +447,7 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
     bounds = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
     fsize = (360, 360) if quick else (720, 720)
     images = plot3d.render_frames(frames, colors=colors, window_size=fsize, point_size=4.0 if quick else 7.0,
-                                  bounds=bounds, progress=progress, camera_position="xy")
+                                  bounds=bounds, progress=progress, camera_position="xy", zoom=1.5)
     pick = np.linspace(0, len(images) - 1, 5).round().astype(int)
     strip = np.concatenate([images[i] for i in pick], axis=1)
     fig = Figure(figsize=(2.4 * len(pick), 2.8))

@@ -437,7 +437,7 @@ def morph_frames(res, t_values):
 
 
 def render_frames(frames, colors=None, window_size=(480, 480), point_size=5.0, bounds=None, progress=False,
-                  camera_position="iso", title=None):
+                  camera_position="iso", title=None, zoom=1.0):
     """Render point-cloud frames off-screen with one fixed camera and return the images.
 
     Parameters
@@ -455,6 +455,8 @@ def render_frames(frames, colors=None, window_size=(480, 480), point_size=5.0, b
     camera_position : str or camera tuple
     title : str, optional
         Text in the corner of every frame (``{t}`` is replaced by the frame index).
+    zoom : float
+        Camera zoom after framing ``bounds``.
 
     Returns
     -------
@@ -492,6 +494,7 @@ def render_frames(frames, colors=None, window_size=(480, 480), point_size=5.0, b
                 p.add_mesh(cloud, color="steelblue", point_size=point_size, render_points_as_spheres=True)
             p.camera_position = camera_position
             p.reset_camera(bounds=bounds)
+            p.camera.zoom(float(zoom))
             text = p.add_text(title.format(t=k) if title else "", font_size=10, color="black") if title else None
         else:
             new = point_cloud(f, colors)
