@@ -75,8 +75,11 @@ def geometry_path(geom):
     >>> geometry_path(box(0, 0, 1, 1)).vertices.shape
     (5, 2)
     """
+    from shapely.geometry.polygon import orient
+
     verts, codes = [], []
     for poly in _polygons(geom):
+        poly = orient(poly, sign=1.0)  # exterior counter-clockwise, holes clockwise (non-zero fill rule)
         for ring in [poly.exterior, *poly.interiors]:
             xy = np.asarray(ring.coords, dtype=np.float64)[:, :2]
             if len(xy) < 4:
