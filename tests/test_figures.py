@@ -1,0 +1,95 @@
+"""Each of the article's figures in quick mode produces real images (and fig6 a GIF)."""
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from geomot import figures, shapes
+
+
+def _bunny_available():
+    try:
+        shapes.bunny()
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
+
+
+def assert_real_image(path, min_size=100):
+    """A PNG/GIF that opens, is not tiny and is not one flat colour."""
+    assert path.is_file() and path.stat().st_size > 0
+    with Image.open(path) as im:
+        assert im.size[0] >= min_size and im.size[1] >= min_size
+        a = np.asarray(im.convert("RGB"), dtype=float)
+    assert a.std() > 10, f"{path.name} is (nearly) one flat colour"
+    # several distinct colours: a picture, not a blank canvas with a frame
+    assert len(np.unique(a.reshape(-1, 3)[::7], axis=0)) > 50
+    return a
+
+
+def test_registry_and_list():
+    names = [name for name, _ in figures.list_figures()]
+    assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse"]
+    for spec in figures.FIGURES.values():
+        assert spec.description and callable(spec.make)
+        assert spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
+
+
+def test_reproduce_unknown_name(tmp_path):
+    with pytest.raises(ValueError, match="unknown figure.*fig7"):
+        figures.reproduce(["fig7"], tmp_path)
+
+
+@pytest.mark.parametrize("name", ["fig3", "fig4", "fig5", "mode-collapse"])
+def test_2d_figure_quick(name, tmp_path):
+    paths = figures.reproduce([name], tmp_path, quick=True)[name]
+    assert len(paths) == 1 and paths[0].suffix == ".png" and paths[0].parent == tmp_path
+    assert_real_image(paths[0])
+
+
+def test_fig2_pyvista_quick(tmp_path):
+    paths = figures.make_fig2(tmp_path, quick=True)
+    assert [p.name for p in paths] == ["fig2_potential.png", "fig2_projection.png"]
+    a = assert_real_image(paths[0])
+    red = (a[..., 0] > 150) & (a[..., 1] < 80) & (a[..., 2] < 80)
+    assert red.sum() > 50  # the ridge is drawn
+    assert_real_image(paths[1])
+
+
+def test_fig3_smaller_n_and_seed(tmp_path):
+    paths = figures.make_fig3(tmp_path, quick=True, n=200, seed=np.random.default_rng(3))
+    assert_real_image(paths[0])
+    with pytest.raises(ValueError, match="n must be"):
+        figures.make_fig3(tmp_path, quick=True, n=3)
+
+
+@pytest.mark.skipif(not _bunny_available(), reason="the bunny mesh (../shared/data) is not available")
+def test_fig6_quick(tmp_path):
+    paths = figures.make_fig6(tmp_path, quick=True, n=1000)
+    assert [p.name for p in paths] == ["fig6_singular_surfaces.png", "fig6_morph.png", "fig6_morph.gif"]
+    assert_real_image(paths[0])
+    assert_real_image(paths[1])
+    with Image.open(paths[2]) as gif:
+        assert gif.n_frames > 10
+        first = np.asarray(gif.convert("RGB"), dtype=float)
+        gif.seek(gif.n_frames // 2)
+        middle = np.asarray(gif.convert("RGB"), dtype=float)
+    assert first.std() > 5 and np.abs(first - middle).mean() > 0.1  # it moves
+
+
+def test_fig6_missing_bunny_is_explained(tmp_path, monkeypatch):
+    def missing(*args, **kwargs):
+        raise FileNotFoundError("bunny mesh not found (looked in: nowhere)")
+
+    monkeypatch.setattr(shapes, "bunny", missing)
+    with pytest.raises(FileNotFoundError, match="fig6 needs the solid Stanford bunny.*other figures"):
+        figures.make_fig6(tmp_path, quick=True)
+    assert not any(tmp_path.iterdir())
+
+
+def test_fig6_rejects_open_mesh(tmp_path):
+    box = trimesh.creation.box()
+    open_box = trimesh.Trimesh(box.vertices, box.faces[:-2], process=False)
+    with pytest.raises(ValueError, match="watertight"):
+        figures.make_fig6(tmp_path, quick=True, mesh=open_box)
