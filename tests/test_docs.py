@@ -1,8 +1,8 @@
 """The tutorials' code runs: the ```python blocks of docs/tutorials/*.md are executed.
 
-Each tutorial is run as one script: its runnable blocks, in order, in one namespace (like a
-notebook), in a temporary working directory, with matplotlib's Agg backend and PyVista
-off-screen.  A fence whose info string is exactly ``python`` is runnable; ``python no-run``
+Each tutorial is run as one script in a fresh Python process: its runnable blocks, in order,
+in one namespace (like a notebook), in a temporary working directory, with matplotlib's Agg
+backend, PyVista off-screen and one BLAS thread.  A fence whose info string is exactly ``python`` is runnable; ``python no-run``
 (or any other info string) is shown but not run.
 
 Markers, as HTML comments anywhere in a tutorial (invisible on GitHub):
@@ -19,7 +19,8 @@ The tutorials are written at small sizes so that the default run stays well unde
 import importlib.util
 import os
 import re
-import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "docs" / "tutorials"
 
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
+#: seconds allowed for one tutorial
+TIMEOUT_S = 300
+
 _MARK = re.compile(r"<!--\s*test:\s*([a-z-]+)\s*([^>]*?)\s*-->")
 
 
@@ -73,7 +77,7 @@ def test_every_tutorial_has_runnable_code():
 
 
 @pytest.mark.parametrize("path", _params())
-def test_tutorial_runs(path, tmp_path, monkeypatch):
+def test_tutorial_runs(path, tmp_path):
     text = path.read_text(encoding="utf-8")
     marks = markers(text)
     for module in marks.get("requires", []):
@@ -82,18 +86,18 @@ def test_tutorial_runs(path, tmp_path, monkeypatch):
     for rel in marks.get("needs-file", []):
         if not (ROOT / rel).exists() and not os.environ.get("GEOMOT_DATA"):
             pytest.skip(f"{path.name} needs {rel}")
-    code = runnable_code(text)
     script = tmp_path / f"{path.stem}.py"
-    script.write_text(code, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("PYVISTA_OFF_SCREEN", "true")
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
+    script.write_text(runnable_code(text), encoding="utf-8")
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"
+    env["PYVISTA_OFF_SCREEN"] = "true"
+    # one BLAS thread: scipy's per-simplex LAPACK calls (Delaunay.transform) are orders of
+    # magnitude slower with an oversubscribed threaded BLAS on a small shared machine
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+    if proc.returncode != 0:
+        pytest.fail(f"{path.name} failed (exit {proc.returncode}); the runnable blocks are in {script}\n"
+                    f"--- stdout (tail) ---\n{proc.stdout[-3000:]}\n--- stderr (tail) ---\n{proc.stderr[-6000:]}")
