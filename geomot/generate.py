@@ -6,6 +6,7 @@ triangulation of the cell centroids and refuses to interpolate across the singul
 gap between modes).  :func:`off_support_fraction` and :func:`mode_balance` measure the two.
 """
 
+import numba as nb
 import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
@@ -52,6 +53,86 @@ def _spatial_order(x, n_cells):
         qk = np.where(flip, g - 1 - q[:, k], q[:, k])
         key = key * g + qk
     return np.argsort(key, kind="stable")
+
+
+def _barycentric_transforms(points, simplices):
+    """Closed-form barycentric transforms, in the layout of ``scipy.spatial.Delaunay.transform``.
+
+    ``T[s, :d]`` is the inverse of ``A = [v_0 - v_d, ..., v_{d-1} - v_d]`` and ``T[s, d] = v_d``,
+    so that ``lambda_{0..d-1} = T[s, :d] @ (x - T[s, d])``, ``lambda_d = 1 - sum``.  Computed with
+    the adjugate (no LAPACK call per simplex: scipy's per-simplex LAPACK calls are very slow when
+    BLAS threads contend for a few cores).  Flat simplices get NaN.
+    """
+    v = points[simplices]  # (S, d+1, d)
+    d = points.shape[1]
+    last = v[:, d, :]
+    c = v[:, :d, :] - last[:, None, :]  # rows are the columns of A
+    out = np.empty((simplices.shape[0], d + 1, d))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if d == 2:
+            (a00, a10), (a01, a11) = c[:, 0].T, c[:, 1].T  # A = [[a00, a01], [a10, a11]]
+            det = a00 * a11 - a01 * a10
+            inv = np.stack([np.stack([a11, -a01], -1), np.stack([-a10, a00], -1)], 1)
+        else:
+            r0 = np.cross(c[:, 1], c[:, 2])
+            r1 = np.cross(c[:, 2], c[:, 0])
+            r2 = np.cross(c[:, 0], c[:, 1])
+            det = np.einsum("ij,ij->i", c[:, 0], r0)
+            inv = np.stack([r0, r1, r2], 1)
+        scale = np.abs(c).max(axis=(1, 2)) ** d
+        det = np.where(np.abs(det) > 1e-13 * scale, det, np.nan)
+        out[:, :d, :] = inv / det[:, None, None]
+    out[:, d, :] = last
+    return out
+
+
+@nb.njit(cache=True)
+def _walk(x, order, trans, neighbors, start, max_steps):  # pragma: no cover (numba)
+    """Visibility walk through a Delaunay triangulation, points taken in ``order``.
+
+    Each walk starts from the simplex found for the previous point (points are sorted along a
+    space-filling path, so walks are short).  Returns the simplex of each point, -1 outside the
+    triangulation, -2 if a walk did not terminate (left to a fallback).
+    """
+    n, d = x.shape
+    out = np.empty(n, np.int64)
+    s0 = start
+    lam = np.empty(d + 1)
+    for kk in range(n):
+        k = order[kk]
+        s = s0
+        res = -2
+        for _ in range(max_steps):
+            tot = 0.0
+            for i in range(d):
+                acc = 0.0
+                for j in range(d):
+                    acc += trans[s, i, j] * (x[k, j] - trans[s, d, j])
+                lam[i] = acc
+                tot += acc
+            lam[d] = 1.0 - tot
+            arg = -1
+            minl = -1e-12
+            for i in range(d + 1):
+                li = lam[i]
+                if li != li:  # flat simplex: step over it
+                    arg = i
+                    break
+                if li < minl:
+                    minl = li
+                    arg = i
+            if arg < 0:
+                res = s
+                break
+            nbr = neighbors[s, arg]
+            if nbr < 0:
+                res = -1
+                break
+            s = nbr
+        out[k] = res
+        if res >= 0:
+            s0 = res
+    return out
 
 
 def _lifted_argmax(y, h):
@@ -145,6 +226,8 @@ class PiecewiseLinearMap:
         self._cen = cen
         self._tgt = tgt
         self._tri = tri
+        self._trans = _barycentric_transforms(tri.points, tri.simplices)
+        self._nbrs = np.ascontiguousarray(tri.neighbors, dtype=np.int64)
         self._avoid = bool(avoid_singular)
         h = np.asarray(getattr(res, "h", None) if getattr(res, "h", None) is not None
                        else diagram.h, dtype=np.float64)
@@ -244,15 +327,15 @@ class PiecewiseLinearMap:
         tri = self._tri
         d = self._dim
         order = _spatial_order(x, tri.simplices.shape[0])
-        xs = x[order]
-        s_sorted = tri.find_simplex(xs)
-        s = np.empty_like(s_sorted)
-        s[order] = s_sorted
+        s = _walk(x, order, self._trans, self._nbrs, 0, tri.simplices.shape[0] + 16)
+        lost = s == -2
+        if np.any(lost):  # pragma: no cover (a walk that cycles: qhull's own point location)
+            s[lost] = tri.find_simplex(x[lost])
         out = np.empty_like(x)
         inside = s >= 0
         si = s[inside]
         xi = x[inside]
-        trans = tri.transform[si]
+        trans = self._trans[si]
         b = np.einsum("nij,nj->ni", trans[:, :d, :], xi - trans[:, d, :])
         lam = np.column_stack([b, 1.0 - b.sum(axis=1)])
         verts = self._tgt[tri.simplices[si]]
