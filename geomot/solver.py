@@ -462,6 +462,9 @@ def _diagram(y, h, domain):
     from . import power
 
     t0 = time.perf_counter()
+    if not (hasattr(power, "_regular_triangulation") and hasattr(power, "_power_diagram")):
+        pd = power.power_diagram(y, h, domain)  # no split timing available
+        return pd, 0.0, time.perf_counter() - t0
     tri = power._regular_triangulation(y, h - h.mean())
     t1 = time.perf_counter()
     pd = power._power_diagram(y, h, domain, triangulation=tri)
@@ -469,23 +472,48 @@ def _diagram(y, h, domain):
     return pd, t1 - t0, t2 - t1
 
 
-def _shrunk_start(domain, y):
-    """Heights whose power diagram is the Voronoi diagram of targets shrunk into a ball of Omega.
+def _similarity_heights(y, center, s, anchor):
+    """Heights whose power diagram is the Voronoi diagram of :math:`z_i = c + s (y_i - a)`.
 
-    With :math:`z_i = c + s (y_i - \\bar y)`, the Voronoi cell of :math:`z_i` is
-    :math:`\\arg\\max_i \\langle x - c, z_i - c\\rangle - |z_i - c|^2/2`, i.e. (dividing by s and
-    dropping i-independent terms) :math:`\\arg\\max_i \\langle x, y_i\\rangle + h_i` with
-    :math:`h_i = -\\langle c, y_i\\rangle - (s/2)|y_i - \\bar y|^2`.
+    The Voronoi cell of :math:`z_i` is :math:`\\arg\\max_i \\langle x - c, z_i - c\\rangle - |z_i - c|^2/2`,
+    i.e. (dividing by s > 0 and dropping i-independent terms)
+    :math:`\\arg\\max_i \\langle x, y_i\\rangle + h_i` with
+    :math:`h_i = -\\langle c, y_i\\rangle - (s/2)|y_i - a|^2`.
+    """
+    dev = y - anchor
+    return -(y @ np.asarray(center, dtype=np.float64)) - 0.5 * s * np.einsum("ij,ij->i", dev, dev)
+
+
+def _shrunk_start(domain, y):
+    """Targets shrunk into 0.9 times a ball inside the support: every cell is non-empty.
+
+    :math:`z_i = c + s (y_i - \\bar y)`, :math:`s = 0.9 r / R`, :math:`R = \\max_i |y_i - \\bar y|`:
+    each :math:`z_i` lies inside :math:`B(c, r)`, so a neighbourhood of it lies in its Voronoi
+    cell and in the support of the density.
     """
     c, r = domain.inscribed_ball()
-    c = np.asarray(c, dtype=np.float64)
     ybar = y.mean(axis=0)
     dev = y - ybar
     R = float(np.sqrt(np.max(np.einsum("ij,ij->i", dev, dev))))
     if R == 0.0:
         return np.zeros(y.shape[0])
-    s = 0.9 * float(r) / R
-    return -(y @ c) - 0.5 * s * np.einsum("ij,ij->i", dev, dev)
+    return _similarity_heights(y, c, 0.9 * float(r) / R, ybar)
+
+
+def _bbox_start(domain, y):
+    """Targets mapped by a similarity onto 0.95 times the domain's bounding box (centred).
+
+    Not guaranteed to leave every cell non-empty (holes, non-convex domains): checked by the
+    caller, but much closer to the solution than :func:`_shrunk_start` when it does.
+    """
+    lo, hi = np.asarray(domain.bounds, dtype=np.float64)
+    ylo, yhi = y.min(axis=0), y.max(axis=0)
+    ext = yhi - ylo
+    ok = ext > 0
+    if not ok.any():
+        return np.zeros(y.shape[0])
+    s = 0.95 * float(np.min((hi - lo)[ok] / ext[ok]))
+    return _similarity_heights(y, 0.5 * (lo + hi), s, 0.5 * (ylo + yhi))
 
 
 def _voronoi_start(y):
@@ -549,12 +577,18 @@ def _solve_laplacian(H, rhs, solver, rtol):
 
 def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
     n, dim = y.shape
+    y_user = y
+    # the cells only depend on h and on the differences y_i - y_j: translating the targets
+    # leaves h unchanged (<x, y_i + t> + h_i = <x, y_i> + h_i + <x, t>), and centring them
+    # keeps h and <x, y_i> small, which matters for targets far from the origin
+    y = y - y.mean(axis=0)
     solver = linear_solver
     if solver == "auto":
         solver = "direct" if n <= _DIRECT_MAX_N[dim] else "amg"
     t_start = time.perf_counter()
 
-    # ---- start: warm start, else plain Voronoi, else targets shrunk into an inscribed ball
+    # ---- start: warm start, else plain Voronoi, else targets fitted to the bounding box,
+    # else targets shrunk into an inscribed ball (the first without an empty cell)
     pd = None
     if h0 is not None:
         pd, th, ti = _diagram(y, h0, domain)
@@ -564,10 +598,12 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
                           "falling back to the default start", UserWarning, stacklevel=3)
             pd = None
     if pd is None:
-        h0 = _voronoi_start(y)
+        h0 = _voronoi_start(y_user)  # the Voronoi diagram of the targets where the user put them
         pd, th, ti = _diagram(y, h0, domain)
-        if np.any(pd.masses <= 0):
-            h0 = _shrunk_start(domain, y)
+        for fallback in (_bbox_start, _shrunk_start):
+            if not np.any(pd.masses <= 0):
+                break
+            h0 = fallback(domain, y)
             pd, th2, ti2 = _diagram(y, h0, domain)
             th, ti = th + th2, ti + ti2
     h = np.array(h0, dtype=np.float64, copy=True)
@@ -611,7 +647,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
             if d is None:
                 message = "the Newton linear system could not be solved (singular Hessian: degenerate targets?)"
                 break
-            norm0 = float(np.linalg.norm(err))
+            norm0 = float(np.linalg.norm(err / nu))
             alpha = 1.0
             t_rejected = 0.0
             accepted = None
@@ -626,7 +662,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
                     pdt = None
                 if pdt is not None:
                     mt = pdt.masses
-                    if mt.min() >= eps0 and np.linalg.norm(mt - nu) <= (1.0 - 0.5 * alpha) * norm0:
+                    if mt.min() >= eps0 and np.linalg.norm((mt - nu) / nu) <= (1.0 - 0.5 * alpha) * norm0:
                         accepted = (ht, pdt, th, ti)
                         break
                 t_rejected += time.perf_counter() - ta
@@ -664,8 +700,9 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
         warnings.warn(f"solve_ot did not converge: {message}", UserWarning, stacklevel=3)
     tim = {k: np.asarray(v, dtype=np.float64) for k, v in timings.items()}
     tim["start"] = np.array([t_first])
-    res = OTResult(domain=domain, y=y, nu=nu, h=h, masses=masses, converged=converged, iterations=iterations,
-                   history=np.asarray(history), method="newton", timings=tim, message=message)
-    if np.array_equal(pd.h, res.h - res.h.mean()):
-        res.__dict__["diagram"] = pd
+    res = OTResult(domain=domain, y=y_user, nu=nu, h=h, masses=masses, converged=converged,
+                   iterations=iterations, history=np.asarray(history), method="newton", timings=tim,
+                   message=message)
+    if np.array_equal(y, y_user) and np.array_equal(pd.h, res.h - res.h.mean()):
+        res.__dict__["diagram"] = pd  # the very diagram power_diagram(y, h, domain) would build
     return res
