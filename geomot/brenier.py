@@ -15,10 +15,21 @@ The argmax is a power-diagram point location.  Since
 
 it is the nearest neighbour of :math:`(x, 0)` among the lifted points
 :math:`(y_i, \\sqrt{C - w_i}) \\in \\mathbb{R}^{d+1}`, :math:`C = \\max_i w_i`, which a k-d
-tree answers in logarithmic time in low dimension.  The k-d tree only proposes candidates:
-the exact scores of the ``k`` nearest decide, and a point whose answer is not certified by
-the ``k``-th distance (rounding in the lifted coordinates) falls back to brute force, so the
-k-d tree and the brute force return the same index.
+tree answers (``method="kdtree"``).  The k-d tree only proposes candidates: the exact scores
+of the ``k`` nearest decide, and a point whose answer is not certified by the ``k``-th
+distance (rounding in the lifted coordinates) falls back to brute force.  The k-d tree is
+fast when the power weights vary little at the scale of the cells (near-Voronoi
+diagrams); when they vary smoothly by more (a transport with a large displacement) the
+query point lies far below the lifted surface and the tree visits many leaves.
+
+Hence the default in dimension 1 to 3 (``method="walk"``): the regular triangulation (the
+lower convex hull of the lifted points :math:`(y_i, -h_i)`, one qhull call) gives each
+visible target its neighbours, and the cell of ``y_i`` is cut out by them alone, so a
+steepest-ascent walk in the triangulation ends at the argmax.  Walks start from exact
+answers on a hierarchy of grids over the queries and take a few steps.  Every answer is
+certified by a margin over the neighbours (and the points qhull reports coplanar); ties and
+near-ties go to the brute force.  All methods return the same index as the brute force,
+ties going to the smallest index.
 
 References
 ----------
@@ -45,7 +56,14 @@ __all__ = ["BrenierPotential"]
 KDTREE_MAX_DIM = 4
 #: candidates returned by the k-d tree before the exact rescoring
 KDTREE_CANDIDATES = 8
-_METHODS = ("auto", "kdtree", "brute")
+#: largest dimension for which the triangulation walk is used by default
+WALK_MAX_DIM = 3
+#: relative score margin below which a walk's answer is re-checked by brute force
+WALK_CERTIFY_RTOL = 1e-11
+#: with method="auto", below this many point-target pairs the brute force beats building
+#: the triangulation (unless it is built already)
+AUTO_BRUTE_PAIRS = 2 * 10**7
+_METHODS = ("auto", "walk", "kdtree", "brute")
 
 
 def _readonly(a):
@@ -117,6 +135,185 @@ class _LiftedTree:
                     index[r0 + rows_bad] = bi2
                     value[r0 + rows_bad] = bv2
         return index, value
+
+
+def _score_rows(x, y, h, idx):
+    """Scores ``<x_k, y_{idx_k}> + h_{idx_k}`` in the loop kernels' fixed order (bitwise equal)."""
+    yi = y[idx]
+    s = np.zeros(idx.shape[0])
+    for k in range(x.shape[1]):
+        s += x[:, k] * yi[:, k]
+    s += h[idx]
+    return s
+
+
+def _csr(n, a, b):
+    """Symmetric adjacency (indptr, indices) of the undirected edges a-b (duplicates removed)."""
+    u = np.concatenate([a, b]).astype(np.int64)
+    v = np.concatenate([b, a]).astype(np.int64)
+    keep = u != v
+    key = np.sort(u[keep] * n + v[keep])
+    if key.shape[0]:
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])]
+    u, v = key // n, key % n
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, u + 1, 1)
+    return np.cumsum(indptr), v.astype(np.int64)
+
+
+class _Walker:
+    """Exact point location by a walk in the regular triangulation (steepest ascent).
+
+    The cell of a visible target is cut out by its neighbours in the regular triangulation
+    alone, so a target whose score beats all its neighbours' is the global argmax.  Walks
+    start from the exact answer at the nearest node of a hierarchy of grids over the
+    queries, so they are a few steps long.  A row is certified when the winner beats its
+    neighbours and the points qhull found coplanar with the adjacent facets by a margin
+    larger than the rounding of the scores; other rows (ties, near-ties) go to the brute
+    force, so the result equals the brute force's, ties included.
+    """
+
+    def __init__(self, y, h, env):
+        n, d = y.shape
+        self.y, self.h = y, h
+        simp = env.low_simplices
+        a, b = [], []
+        for i in range(simp.shape[1]):
+            for j in range(i + 1, simp.shape[1]):
+                a.append(simp[:, i])
+                b.append(simp[:, j])
+        self.indptr, self.indices = _csr(n, np.concatenate(a), np.concatenate(b))
+        self.deg = np.diff(self.indptr)
+        self.verts = np.flatnonzero(self.deg > 0)
+        # certification-only neighbours: coplanar points of the facets around each vertex
+        cs = env.coplanar_simplices
+        if cs.shape[0]:
+            pa = np.repeat(env.coplanar[:, 0], cs.shape[1])
+            va = cs.ravel()
+            order = np.argsort(va, kind="stable")
+            va, pa = va[order], pa[order]
+            self.x_indptr = np.zeros(n + 1, dtype=np.int64)
+            np.add.at(self.x_indptr, va + 1, 1)
+            self.x_indptr = np.cumsum(self.x_indptr)
+            self.x_indices = pa
+        else:
+            self.x_indptr = np.zeros(n + 1, dtype=np.int64)
+            self.x_indices = np.zeros(0, dtype=np.int64)
+        # exact duplicates (same y and h) tie everywhere: report the smallest index
+        cols = np.column_stack([y, h])
+        order = np.lexsort(cols.T[::-1])
+        sc = cols[order]
+        new_group = np.concatenate([[True], np.any(sc[1:] != sc[:-1], axis=1)])
+        group = np.cumsum(new_group) - 1
+        first = np.full(int(group[-1]) + 1, n, dtype=np.int64)
+        np.minimum.at(first, group, order)
+        self.rep = np.empty(n, dtype=np.int64)
+        self.rep[order] = first[group]
+        self.ymax = float(np.abs(y).max())
+        self.hmax = float(np.abs(h).max())
+
+    def _gather(self, indptr, indices, cur):
+        deg = indptr[cur + 1] - indptr[cur]
+        tot = int(deg.sum())
+        rows = np.repeat(np.arange(cur.shape[0]), deg)
+        starts = np.cumsum(deg) - deg
+        offs = np.arange(tot) - np.repeat(starts, deg)
+        nb = indices[np.repeat(indptr[cur], deg) + offs]
+        return rows, nb, deg, starts
+
+    def _walk(self, x, cur):
+        """Steepest ascent from the vertices ``cur``; returns the local maxima and scores."""
+        cur = cur.copy()
+        s_cur = _score_rows(x, self.y, self.h, cur)
+        active = np.arange(x.shape[0])
+        while active.size:
+            c = cur[active]
+            rows, nb, deg, starts = self._gather(self.indptr, self.indices, c)
+            s = _score_rows(x[active[rows]], self.y, self.h, nb)
+            m = np.maximum.reduceat(s, starts)
+            hit = np.flatnonzero(s == m[rows])
+            r, first = np.unique(rows[hit], return_index=True)
+            best_nb = np.empty(active.shape[0], dtype=np.int64)
+            best_nb[r] = nb[hit[first]]
+            up = m > s_cur[active]
+            move = active[up]
+            cur[move] = best_nb[up]
+            s_cur[move] = m[up]
+            active = move
+        return cur, s_cur
+
+    def _certified(self, x, cur, s_cur):
+        """Rows whose winner beats every neighbour and nearby coplanar point by the rounding slack."""
+        # rows closer than this to a tie go to the brute force: it covers the rounding of the
+        # scores and qhull's merging of nearly coplanar facets (relative 1e-11 of the scores)
+        slack = WALK_CERTIFY_RTOL * (np.abs(x).sum(axis=1) * self.ymax + self.hmax)
+        other = np.full(x.shape[0], -np.inf)
+        for indptr, indices in ((self.indptr, self.indices), (self.x_indptr, self.x_indices)):
+            if indices.shape[0] == 0:
+                continue
+            rows, nb, deg, _ = self._gather(indptr, indices, cur)
+            if nb.shape[0] == 0:
+                continue
+            s = _score_rows(x[rows], self.y, self.h, nb)
+            np.maximum.at(other, rows, s)
+        return s_cur > other + slack
+
+    def _starts(self, x, brute):
+        """Winners at the nearest node of a hierarchy of grids over the bounding box of x."""
+        N, d = x.shape
+        n = self.y.shape[0]
+        lo = x.min(axis=0)
+        span = x.max(axis=0) - lo
+        span = np.where(span > 0, span, 1.0)
+
+        def nodes(m):
+            g = np.meshgrid(*([np.arange(m)] * d), indexing="ij")
+            return lo + span * np.column_stack([a.ravel() for a in g]) / (m - 1)
+
+        def nearest(p, m):
+            jj = np.clip(np.rint((p - lo) / span * (m - 1)), 0, m - 1).astype(np.int64)
+            return np.ravel_multi_index(tuple(jj.T), (m,) * d)
+
+        def to_vertex(idx):
+            bad = self.deg[idx] == 0
+            if np.any(bad):
+                idx = idx.copy()
+                idx[bad] = self.verts[0]
+            return idx
+
+        m = 4
+        P = nodes(m)
+        win = to_vertex(brute(P)[0])
+        goal = max(min(N // 4, n), 1)
+        while (2 * m - 1) ** d <= goal and m < 2**20:
+            m2 = 2 * m - 1
+            P2 = nodes(m2)
+            win, _ = self._walk(P2, win[nearest(P2, m)])
+            m = m2
+        return win[nearest(x, m)]
+
+    def query(self, x, memory_budget, brute):
+        N, d = x.shape
+        if N <= 4 * 4**d:
+            i, v = brute(x)
+            return self.rep[i], v
+        avg = max(1.0, float(self.deg.mean()))
+        rows = max(4 * 4**d + 1, _backend._as_budget(memory_budget) // int(64 * (avg + d + 4)))
+        index = np.empty(N, dtype=np.int64)
+        value = np.empty(N, dtype=np.float64)
+        for r0 in range(0, N, rows):
+            r1 = min(N, r0 + rows)
+            xb = x[r0:r1]
+            cur, s_cur = self._walk(xb, self._starts(xb, brute))
+            ok = self._certified(xb, cur, s_cur)
+            index[r0:r1] = cur
+            value[r0:r1] = s_cur
+            bad = np.flatnonzero(~ok)
+            if bad.shape[0]:
+                bi, bv = brute(np.ascontiguousarray(xb[bad]))
+                index[r0 + bad] = bi
+                value[r0 + bad] = bv
+        return self.rep[index], value
 
 
 def _affine_frame(p, scale):
@@ -191,6 +388,13 @@ class _LowerEnvelope:
         self.vert_c = c[vert]
         low_simplices = hull.simplices[lower]
         self.vertex[np.unique(low_simplices)] = True
+        # the regular triangulation (lower facets) and the points qhull found coplanar with
+        # a lower facet (within its roundoff): the power-diagram walk needs both
+        self.low_simplices = low_simplices.astype(np.int64)
+        cop = np.asarray(hull.coplanar, dtype=np.int64).reshape(-1, 3)
+        cop = cop[lower[cop[:, 1]]] if cop.shape[0] else cop
+        self.coplanar = cop[:, :2]  # (point, facet index into hull.simplices)
+        self.coplanar_simplices = hull.simplices[cop[:, 1]] if cop.shape[0] else np.zeros((0, self.r + 1), np.int64)
 
     def _hull_for_domain(self, yl):
         """Inequalities of conv(y) in local coordinates (for the +inf outside)."""
@@ -290,9 +494,21 @@ class BrenierPotential:
     Notes
     -----
     Calls accept ``x`` of shape ``(N, d)`` (or one point ``(d,)``, then the result is a
-    scalar / one row).  The argmax uses a k-d tree on the lifted targets for ``d <= 4``
-    (``method="kdtree"``) and a chunked brute force otherwise (``method="brute"``); both
-    return the same index, ties going to the smallest target index.
+    scalar / one row) and ``method``:
+
+    ``"auto"`` (default)
+        the brute force for small problems (``N * n <= 2e7``, unless a structure is built
+        already), else ``"walk"`` for ``d <= 3``, ``"kdtree"`` for ``d = 4``, ``"brute"``
+        above.
+    ``"walk"``
+        steepest ascent in the regular triangulation, certified (see the module notes);
+        flat target sets fall back to the k-d tree.
+    ``"kdtree"``
+        k nearest lifted targets, rescored exactly, certified.
+    ``"brute"``
+        all scores, in blocks within ``memory_budget``, on ``backend``.
+
+    All return the same index, ties going to the smallest target index.
 
     .. math::
 
@@ -356,15 +572,34 @@ class BrenierPotential:
         i, v = be.argmax_scores(xd, yd, hd, memory_budget=self.memory_budget)
         return np.asarray(be.to_numpy(i), dtype=np.int64), np.asarray(be.to_numpy(v), dtype=np.float64)
 
+    @functools.cached_property
+    def _walker(self):
+        env = self._envelope
+        if env.kind != "hull" or env.r != self.dim:
+            return None  # flat target set or flat lifted points: no full-dimensional triangulation
+        return _Walker(np.asarray(self.y), np.asarray(self.h), env)
+
     def _argmax(self, x, method):
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-        if method == "auto":
-            method = "kdtree" if self.dim <= KDTREE_MAX_DIM else "brute"
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
+        if method == "auto":
+            cheap = x.shape[0] * self.n <= AUTO_BRUTE_PAIRS
+            if cheap and "_walker" not in self.__dict__ and "_tree" not in self.__dict__:
+                method = "brute"
+            elif self.dim <= WALK_MAX_DIM and self._walker is not None:
+                method = "walk"
+            elif self.dim <= KDTREE_MAX_DIM:
+                method = "kdtree"
+            else:
+                method = "brute"
         if method == "brute":
             return self._brute(x)
+        if method == "walk":
+            if self._walker is None:
+                return self._tree.query(x, self.memory_budget, self._brute)
+            return self._walker.query(x, self.memory_budget, self._brute)
         return self._tree.query(x, self.memory_budget, self._brute)
 
     def _points(self, x):
@@ -387,8 +622,8 @@ class BrenierPotential:
         Parameters
         ----------
         x : (N, d) or (d,) array_like
-        method : {"auto", "kdtree", "brute"}
-            ``"auto"``: k-d tree for ``d <= 4``, brute force otherwise.
+        method : {"auto", "walk", "kdtree", "brute"}
+            Point-location algorithm (see the class notes); all give the same answer.
 
         Returns
         -------

@@ -43,10 +43,51 @@ def test_kdtree_brute_numba_agree(d):
     i_kd = u.index(x, method="kdtree")
     i_np = u.index(x, method="brute")
     i_nb = un.index(x, method="brute")
+    i_wk = u.index(x, method="walk")
     np.testing.assert_array_equal(i_kd, i_np)
     np.testing.assert_array_equal(i_nb, i_np)
+    np.testing.assert_array_equal(i_wk, i_np)
     np.testing.assert_array_equal(u.index(x), i_np)  # auto
     np.testing.assert_array_equal(i_np, np.argmax(_scores(x, y, h), axis=1))
+    # values are computed in the same fixed order by every method: bitwise equal
+    np.testing.assert_array_equal(u(x, method="walk"), un(x, method="brute"))
+    np.testing.assert_array_equal(u(x, method="kdtree"), un(x, method="brute"))
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_walk_with_smoothly_varying_weights(d):
+    # a transport with a large displacement: power weights vary by O(1), many cells far
+    # from their targets; walk and k-d tree must still equal the brute force
+    rng = np.random.default_rng(20 + d)
+    y = rng.random((800, d))
+    h = -0.5 * np.sum(y**2, axis=1) + 0.3 * np.sin(3 * y[:, 0]) + 0.2 * y[:, -1] ** 2
+    x = rng.random((6000, d)) * 1.4 - 0.2
+    u = BrenierPotential(y, h)
+    expected = np.argmax(_scores(x, y, h), axis=1)
+    np.testing.assert_array_equal(u.index(x, method="walk"), expected)
+    np.testing.assert_array_equal(u.index(x, method="kdtree"), expected)
+    # auto on a problem above the brute-force threshold uses the walk
+    big = np.tile(x, (5, 1))
+    assert big.shape[0] * 800 > 2 * 10**7
+    np.testing.assert_array_equal(u.index(big), np.tile(expected, 5))
+    assert "_walker" in u.__dict__
+
+
+def test_walk_duplicates_and_coplanar_targets():
+    rng = np.random.default_rng(31)
+    y = rng.random((300, 2))
+    h = -0.5 * np.sum(y**2, axis=1) + 1e-3 * rng.normal(size=300)
+    # exact duplicates (tie everywhere: the smallest index wins)
+    y = np.concatenate([y, y[[5, 17]]])
+    h = np.concatenate([h, h[[5, 17]]])
+    y = np.concatenate([y[:3], y])
+    h = np.concatenate([h[:3], h])  # indices 0..2 duplicate 3..5
+    u = BrenierPotential(y, h)
+    x = rng.random((5000, 2))
+    expected = np.argmax(_scores(x, y, h), axis=1)
+    for method in ("walk", "kdtree", "brute"):
+        np.testing.assert_array_equal(u.index(x, method=method), expected)
+    assert not np.any(np.isin(u.index(x, method="walk"), [3, 4, 5, 303, 304]))
 
 
 def test_kdtree_with_random_heights_many_hidden():
@@ -55,7 +96,10 @@ def test_kdtree_with_random_heights_many_hidden():
     h = rng.normal(size=500)  # most planes hidden: lifted points far from convex position
     x = 3 * rng.normal(size=(3000, 2))
     u = BrenierPotential(y, h)
-    np.testing.assert_array_equal(u.index(x, method="kdtree"), u.index(x, method="brute"))
+    assert u.hidden.sum() > 400
+    expected = u.index(x, method="brute")
+    np.testing.assert_array_equal(u.index(x, method="kdtree"), expected)
+    np.testing.assert_array_equal(u.index(x, method="walk"), expected)
 
 
 def test_ties_on_a_grid_agree_and_take_smallest_index():
@@ -68,7 +112,7 @@ def test_ties_on_a_grid_agree_and_take_smallest_index():
     expected = np.argmax(s, axis=1)
     for backend in ("numpy", "numba"):
         u = BrenierPotential(y, h, backend=backend)
-        for method in ("kdtree", "brute"):
+        for method in ("walk", "kdtree", "brute"):
             np.testing.assert_array_equal(u.index(x, method=method), expected)
 
 
@@ -81,12 +125,17 @@ def test_kdtree_certification_falls_back_on_many_exact_ties():
     x = np.array([[0.0, 0.0], [1e-300, 0.0], [0.3, -0.2]])
     np.testing.assert_array_equal(u.index(x, method="kdtree"), u.index(x, method="brute"))
     assert u.index([0.0, 0.0], method="kdtree") == 0
+    # the same for the walk (enough queries that it does not defer to the brute force)
+    xs = np.concatenate([np.zeros((100, 2)), np.random.default_rng(2).normal(size=(100, 2))])
+    np.testing.assert_array_equal(u.index(xs, method="walk"), u.index(xs, method="brute"))
+    assert np.all(u.index(xs, method="walk")[:100] == 0)
 
 
 def test_single_target():
     u = BrenierPotential([[1.0, 2.0]], [0.5])
     x = np.array([[0.0, 0.0], [1.0, 1.0], [-2.0, 3.0]])
-    np.testing.assert_array_equal(u.index(x), [0, 0, 0])
+    for method in ("auto", "walk", "kdtree", "brute"):
+        np.testing.assert_array_equal(u.index(x, method=method), [0, 0, 0])
     np.testing.assert_allclose(u(x), [0.5, 3.5, 4.5], rtol=0, atol=1e-15)
     np.testing.assert_array_equal(u.map(x), np.tile([1.0, 2.0], (3, 1)))
     assert u.legendre().tolist() == [-0.5]
@@ -142,7 +191,7 @@ def test_memory_budget_tiny_gives_identical_results():
     x = np.random.default_rng(11).normal(size=(500, 2))
     big = BrenierPotential(y, h)
     tiny = BrenierPotential(y, h, memory_budget=64)
-    for method in ("kdtree", "brute"):
+    for method in ("walk", "kdtree", "brute"):
         np.testing.assert_array_equal(tiny.index(x, method=method), big.index(x, method=method))
         np.testing.assert_array_equal(tiny(x, method=method), big(x, method=method))
 
