@@ -8,6 +8,7 @@ gap between modes).  :func:`off_support_fraction` and :func:`mode_balance` measu
 
 import numba as nb
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng
@@ -135,16 +136,38 @@ def _walk(x, order, trans, neighbors, start, max_steps):  # pragma: no cover (nu
     return out
 
 
-def _lifted_argmax(y, h):
-    """A k-d tree whose nearest neighbour is ``argmax_i <x, y_i> + h_i`` (exact power cells).
+@nb.njit(cache=True)
+def _greedy_argmax(x, start, y, h, indptr, indices, max_steps):  # pragma: no cover (numba)
+    """``argmax_i <x, y_i> + h_i`` by hill climbing on the cell adjacency, from ``start``.
 
-    ``argmax <x, y_i> + h_i = argmin |x - y_i|^2 - w_i`` with ``w_i = |y_i|^2 + 2 h_i``; lifting
-    ``y_i -> (y_i, sqrt(W - w_i))`` (``W = max w``) and ``x -> (x, 0)`` turns it into a nearest
-    neighbour query.
+    Exact when the domain is convex and ``x`` lies in it: the segment from a point of the
+    current cell to ``x`` stays in the domain and leaves the cell through a facet shared with a
+    neighbour ``D``; ``f_D - f_C`` is affine along it, zero on the facet, so ``f_D(x) > f_C(x)``.
     """
-    w = (y * y).sum(axis=1) + 2.0 * h
-    lift = np.sqrt(np.maximum(w.max() - w, 0.0))
-    return cKDTree(np.column_stack([y, lift]))
+    n, d = x.shape
+    out = np.empty(n, np.int64)
+    for k in range(n):
+        c = start[k]
+        fc = h[c]
+        for j in range(d):
+            fc += x[k, j] * y[c, j]
+        for _ in range(max_steps):
+            best = c
+            fb = fc
+            for p in range(indptr[c], indptr[c + 1]):
+                m = indices[p]
+                fm = h[m]
+                for j in range(d):
+                    fm += x[k, j] * y[m, j]
+                if fm > fb:
+                    fb = fm
+                    best = m
+            if best == c:
+                break
+            c = best
+            fc = fb
+        out[k] = c
+    return out
 
 
 class PiecewiseLinearMap:
@@ -229,10 +252,19 @@ class PiecewiseLinearMap:
         self._trans = _barycentric_transforms(tri.points, tri.simplices)
         self._nbrs = np.ascontiguousarray(tri.neighbors, dtype=np.int64)
         self._avoid = bool(avoid_singular)
-        h = np.asarray(getattr(res, "h", None) if getattr(res, "h", None) is not None
-                       else diagram.h, dtype=np.float64)
-        self._lift = _lifted_argmax(np.asarray(diagram.y, dtype=np.float64), h)
+        self._h = np.asarray(diagram.h, dtype=np.float64)
         self._y_all = np.asarray(diagram.y, dtype=np.float64)
+        n = self._y_all.shape[0]
+        dp = np.asarray(diagram.pairs, dtype=np.int64).reshape(-1, 2)
+        adj = csr_matrix((np.ones(2 * dp.shape[0], dtype=np.int8),
+                          (np.concatenate([dp[:, 0], dp[:, 1]]), np.concatenate([dp[:, 1], dp[:, 0]]))),
+                         shape=(n, n))
+        self._adj_ptr = adj.indptr.astype(np.int64)
+        self._adj_idx = adj.indices.astype(np.int64)
+        self._cen_tree = cKDTree(cen)
+        kind = getattr(self._domain, "kind", None)
+        self._convex_domain = kind in ("box", "disk", "ball")
+        self._potential = None
         if singular is not None and not avoid_singular:
             raise ValueError("singular= is only used with avoid_singular=True")
         if avoid_singular:
@@ -322,6 +354,21 @@ class PiecewiseLinearMap:
         return self._singular
 
     # ------------------------------------------------------------------ evaluation
+    def _discrete_index(self, x):
+        """The cell of each point: ``argmax_i <x, y_i> + h_i`` (the discrete map's index)."""
+        if not self._convex_domain:  # hill climbing may stall: the potential's certified argmax
+            if self._potential is None:
+                pot = getattr(self._res, "potential", None)
+                if pot is None:
+                    from .brenier import BrenierPotential
+
+                    pot = BrenierPotential(self._y_all, self._h)
+                self._potential = pot
+            return np.asarray(self._potential.index(x), dtype=np.int64)
+        _, j = self._cen_tree.query(x, k=1)
+        return _greedy_argmax(x, self._cells[j], self._y_all, self._h, self._adj_ptr,
+                              self._adj_idx, self._y_all.shape[0])
+
     def _evaluate(self, x):
         """(N, d) images and (N,) bool "rejected" for validated points ``x``."""
         tri = self._tri
@@ -341,9 +388,7 @@ class PiecewiseLinearMap:
         verts = self._tgt[tri.simplices[si]]
         out[inside] = np.einsum("nk,nkd->nd", lam, verts)
         if not np.all(inside):
-            xo = x[~inside]
-            _, j = self._lift.query(np.column_stack([xo, np.zeros(xo.shape[0])]), k=1)
-            out[~inside] = self._y_all[j]
+            out[~inside] = self._y_all[self._discrete_index(x[~inside])]
         rej = np.zeros(x.shape[0], dtype=bool)
         rej[inside] = self._rejected[si]
         return out, rej
