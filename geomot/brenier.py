@@ -27,8 +27,7 @@ lower convex hull of the lifted points :math:`(y_i, -h_i)`, one qhull call) give
 visible target its neighbours, and the cell of ``y_i`` is cut out by them alone, so a
 steepest-ascent walk in the triangulation ends at the argmax.  Walks start from exact
 answers on a hierarchy of grids over the queries and take a few steps.  Every answer is
-certified by a margin over the neighbours (and the points qhull reports coplanar); ties and
-near-ties go to the brute force.  All methods return the same index as the brute force,
+certified by a margin over the neighbours; ties and near-ties go to the brute force.  All methods return the same index as the brute force,
 ties going to the smallest index.
 
 References
@@ -167,9 +166,9 @@ class _Walker:
     The cell of a visible target is cut out by its neighbours in the regular triangulation
     alone, so a target whose score beats all its neighbours' is the global argmax.  Walks
     start from the exact answer at the nearest node of a hierarchy of grids over the
-    queries, so they are a few steps long.  A row is certified when the winner beats its
-    neighbours and the points qhull found coplanar with the adjacent facets by a margin
-    larger than the rounding of the scores; other rows (ties, near-ties) go to the brute
+    queries, so they are a few steps long.  A row is certified when the winner beats all
+    its neighbours by a margin (``WALK_CERTIFY_RTOL`` of the scores' magnitude) larger than
+    the rounding of the scores and of qhull; other rows (ties, near-ties) go to the brute
     force, so the result equals the brute force's, ties included.
     """
 
@@ -185,20 +184,6 @@ class _Walker:
         self.indptr, self.indices = _csr(n, np.concatenate(a), np.concatenate(b))
         self.deg = np.diff(self.indptr)
         self.verts = np.flatnonzero(self.deg > 0)
-        # certification-only neighbours: coplanar points of the facets around each vertex
-        cs = env.coplanar_simplices
-        if cs.shape[0]:
-            pa = np.repeat(env.coplanar[:, 0], cs.shape[1])
-            va = cs.ravel()
-            order = np.argsort(va, kind="stable")
-            va, pa = va[order], pa[order]
-            self.x_indptr = np.zeros(n + 1, dtype=np.int64)
-            np.add.at(self.x_indptr, va + 1, 1)
-            self.x_indptr = np.cumsum(self.x_indptr)
-            self.x_indices = pa
-        else:
-            self.x_indptr = np.zeros(n + 1, dtype=np.int64)
-            self.x_indices = np.zeros(0, dtype=np.int64)
         # exact duplicates (same y and h) tie everywhere: report the smallest index
         cols = np.column_stack([y, h])
         order = np.lexsort(cols.T[::-1])
@@ -243,19 +228,20 @@ class _Walker:
         return cur, s_cur
 
     def _certified(self, x, cur, s_cur):
-        """Rows whose winner beats every neighbour and nearby coplanar point by the rounding slack."""
+        """Rows whose winner beats every neighbour by more than the slack.
+
+        A target left out of the triangulation (hidden) whose lifted point is on (or within
+        qhull's roundoff below) a lower facet scores at most a convex combination of the
+        facet's vertices' scores (plus that roundoff): where it could win, the facet's
+        vertices, which are neighbours of each other, are within the slack of each other,
+        so the row is not certified and goes to the brute force.
+        """
         # rows closer than this to a tie go to the brute force: it covers the rounding of the
         # scores and qhull's merging of nearly coplanar facets (relative 1e-11 of the scores)
         slack = WALK_CERTIFY_RTOL * (np.abs(x).sum(axis=1) * self.ymax + self.hmax)
-        other = np.full(x.shape[0], -np.inf)
-        for indptr, indices in ((self.indptr, self.indices), (self.x_indptr, self.x_indices)):
-            if indices.shape[0] == 0:
-                continue
-            rows, nb, deg, _ = self._gather(indptr, indices, cur)
-            if nb.shape[0] == 0:
-                continue
-            s = _score_rows(x[rows], self.y, self.h, nb)
-            np.maximum.at(other, rows, s)
+        rows, nb, deg, starts = self._gather(self.indptr, self.indices, cur)
+        s = _score_rows(x[rows], self.y, self.h, nb)
+        other = np.maximum.reduceat(s, starts)  # every vertex has >= d neighbours
         return s_cur > other + slack
 
     def _starts(self, x, brute):
@@ -388,13 +374,8 @@ class _LowerEnvelope:
         self.vert_c = c[vert]
         low_simplices = hull.simplices[lower]
         self.vertex[np.unique(low_simplices)] = True
-        # the regular triangulation (lower facets) and the points qhull found coplanar with
-        # a lower facet (within its roundoff): the power-diagram walk needs both
+        # the regular triangulation (lower facets), for the power-diagram walk
         self.low_simplices = low_simplices.astype(np.int64)
-        cop = np.asarray(hull.coplanar, dtype=np.int64).reshape(-1, 3)
-        cop = cop[lower[cop[:, 1]]] if cop.shape[0] else cop
-        self.coplanar = cop[:, :2]  # (point, facet index into hull.simplices)
-        self.coplanar_simplices = hull.simplices[cop[:, 1]] if cop.shape[0] else np.zeros((0, self.r + 1), np.int64)
 
     def _hull_for_domain(self, yl):
         """Inequalities of conv(y) in local coordinates (for the +inf outside)."""

@@ -378,3 +378,47 @@ def test_graph_sampled_fallback_and_errors():
         u.graph(dom, resolution=1, exact=False)
     with pytest.raises(ValueError, match="2D"):
         BrenierPotential(np.eye(3), np.zeros(3)).graph(dom)
+
+
+def test_walk_with_a_target_exactly_on_a_lower_facet():
+    # corners of the unit square on the paraboloid are coplanar in the lift; the centre,
+    # lifted onto that plane (h = -1/2 instead of -1/4), lies on the lower facet: qhull
+    # reports it coplanar, its cell is the single point (1/2, 1/2) where all five tie
+    g = np.arange(-1.0, 3.0)
+    ring = np.array([[a, b] for a in g for b in g])  # unit grid; (0.5, 0.5) is a square's centre
+    y = np.concatenate([[[0.5, 0.5]], ring])
+    h = -0.5 * np.sum(y**2, axis=1)
+    h[0] = -0.5
+    u = BrenierPotential(y, h)
+    assert u.hidden[0]
+    assert u.legendre()[0] == 0.5  # on the envelope: u*(y_0) = -h_0
+    rng = np.random.default_rng(40)
+    x = np.concatenate([[[0.5, 0.5]] * 3, rng.random((300, 2)) * 3 - 1, ring])
+    expected = np.argmax(_scores(x, y, h), axis=1)
+    assert np.all(expected[:3] == 0)
+    for method in ("walk", "kdtree", "brute"):
+        np.testing.assert_array_equal(u.index(x, method=method), expected)
+
+
+def test_graph_polygon_with_hole():
+    pytest.importorskip("pyvista")
+    shapely = pytest.importorskip("shapely")
+    geomot = pytest.importorskip("geomot")
+    try:
+        from geomot.power import power_diagram  # noqa: F401
+    except ImportError:
+        pytest.skip("geomot.power not available")
+    ring = shapely.Polygon([(0, 0), (2, 0), (2, 2), (0, 2)], [[(0.6, 0.6), (1.4, 0.6), (1.4, 1.4), (0.6, 1.4)]])
+    dom = geomot.Domain.polygon(ring)
+    rng = np.random.default_rng(41)
+    y = rng.random((15, 2)) * 2
+    h = -0.5 * np.sum(y**2, axis=1)
+    u = BrenierPotential(y, h)
+    surf = u.graph(dom)
+    area, target = _surface_checks(surf, u, 4.0 - 0.64)
+    np.testing.assert_allclose(area, 4.0 - 0.64, rtol=1e-10)
+    # no facet inside the hole
+    pts = np.asarray(surf.points)
+    tri = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
+    c = pts[tri][:, :, :2].mean(axis=1)
+    assert not np.any(np.all((c > 0.6 + 1e-9) & (c < 1.4 - 1e-9), axis=1))
