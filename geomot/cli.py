@@ -55,6 +55,8 @@ def build_parser():
                      help="small sizes: each figure in well under a minute (default: publication quality)")
     rep.add_argument("--n", type=int, default=None, metavar="N", help="number of target points (overrides the default)")
     rep.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    rep.add_argument("--mesh", metavar="FILE", default=None,
+                     help="fig6: any watertight mesh file to use instead of the Stanford bunny")
     rep.add_argument("--show", action="store_true", help="also open interactive PyVista windows (needs a display)")
     rep.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
 
@@ -98,12 +100,15 @@ def _cmd_reproduce(args):
         raise UsageError(f"unknown figure name(s): {', '.join(unknown)} (known: {', '.join(figures.FIGURES)}, all)")
     if args.n is not None and args.n < 16:
         raise UsageError(f"--n must be at least 16, got {args.n}")
+    if args.mesh is not None and not Path(args.mesh).is_file():
+        raise UsageError(f"mesh file not found: {args.mesh}")
     failed = []
     for name in names:
         print(f"[{name}] {figures.FIGURES[name].description}", file=sys.stderr, flush=True)
+        extra = {"mesh": args.mesh} if (name == "fig6" and args.mesh is not None) else {}
         try:
             paths = figures.FIGURES[name].make(args.out, quick=args.quick, n=args.n, seed=args.seed,
-                                               progress=args.progress, show=args.show)
+                                               progress=args.progress, show=args.show, **extra)
         except FileNotFoundError as exc:
             print(f"geomot: {name} skipped: {exc}", file=sys.stderr)
             failed.append(name)

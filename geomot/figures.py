@@ -202,7 +202,7 @@ def make_fig2(out_dir, quick=False, n=None, seed=0, progress=False, show=False):
     p.camera.azimuth = 25
     p.camera.elevation = -5
     p.reset_camera()
-    p.camera.zoom(1.25)
+    p.camera.zoom(1.1)
     paths.append(plot3d.screenshot(p, out / "fig2_potential.png", close=not show))
     if show and plot3d.has_display():  # pragma: no cover - needs a display
         p.show()
@@ -380,7 +380,8 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
     """Figure 6: solid ball → solid Stanford bunny in 3D: singular surfaces and the morph.
 
     Source: the uniform unit ball; target: ``n`` uniform points inside the bunny
-    (``geomot.shapes.bunny()``, rescaled into the unit ball), or inside any watertight ``mesh``.
+    (``geomot.shapes.bunny()``, rescaled into the unit ball), or inside any watertight ``mesh``
+    (a ``trimesh.Trimesh``, or a mesh file, rescaled into the unit ball).
     The bunny is not convex (ears, neck, legs), so the Brenier potential has creases: the
     singular surfaces (shared facets of adjacent cells whose targets jump across empty space),
     rendered inside the translucent ball.  The morph is the displacement interpolation: each
@@ -394,6 +395,8 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
     ------
     FileNotFoundError
         The bunny file is missing (the message says where it looked).
+    ValueError
+        The mesh is not watertight.
 
     Returns
     -------
@@ -406,7 +409,12 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
 
     from . import plot3d, shapes
 
-    bunny = _bunny_or_explain() if mesh is None else mesh
+    if mesh is None:
+        bunny = _bunny_or_explain()
+    elif isinstance(mesh, (str, Path)):
+        bunny = shapes.bunny(path=mesh)  # rescaled into the unit ball; checks watertightness
+    else:
+        bunny = mesh
     if not getattr(bunny, "is_watertight", False):
         raise ValueError("the target mesh is not watertight: it does not bound a solid")
     out = _out_dir(out_dir)

@@ -536,7 +536,9 @@ def write_gif(images, path, duration_ms=80, loop=0, bounce=True):
     if len(images) == 0:
         raise ValueError("images is empty")
     seq = list(images) + (list(images[-2:0:-1]) if bounce and len(images) > 2 else [])
-    frames = [Image.fromarray(np.asarray(im, dtype=np.uint8)).convert("P", palette=Image.ADAPTIVE) for im in seq]
+    # fast octree quantisation to a 256-colour palette (median cut is ~100x slower on large frames)
+    frames = [Image.fromarray(np.asarray(im, dtype=np.uint8)[..., :3]).quantize(256, method=Image.Quantize.FASTOCTREE)
+              for im in seq]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=int(duration_ms), loop=int(loop),

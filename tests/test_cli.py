@@ -52,6 +52,18 @@ def test_reproduce_errors_exit_2(argv, message, capsys, tmp_path):
     assert not any(tmp_path.iterdir())  # nothing was made
 
 
+def test_reproduce_open_mesh_is_reported(tmp_path, capsys):
+    import trimesh
+
+    box = trimesh.creation.box()
+    trimesh.Trimesh(box.vertices, box.faces[:-2], process=False).export(tmp_path / "open.ply")
+    rc, _, err = run(capsys, "reproduce", "fig6", "--quick", "--mesh", str(tmp_path / "open.ply"),
+                     "--out", str(tmp_path / "out"), "--no-progress")
+    assert rc == 1 and "not watertight" in err
+    rc, _, err = run(capsys, "reproduce", "fig6", "--mesh", str(tmp_path / "none.ply"))
+    assert rc == 2 and "mesh file not found" in err
+
+
 def test_no_command_and_bad_option(capsys):
     rc, out, _ = run(capsys)
     assert rc == 2 and "usage" in out
