@@ -492,18 +492,11 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
     ones = np.ones(2 * pairs.shape[0], dtype=np.int8)
     adjacency = csr_matrix((ones, (np.concatenate([pairs[:, 0], pairs[:, 1]]),
                                    np.concatenate([pairs[:, 1], pairs[:, 0]]))), shape=(n, n))
-    fg = diagram.facets()
-    pos = np.full(pairs.shape[0], -1, dtype=np.int64)
-    pos[sel] = np.arange(k)
-    piece_pair = pos[np.asarray(fg.pair_index, dtype=np.int64)]
-    pieces = np.flatnonzero(piece_pair >= 0)
-    indptr = np.asarray(fg.indptr, dtype=np.int64)
-    pts = np.asarray(fg.points, dtype=np.float64)
-    counts = indptr[pieces + 1] - indptr[pieces]
-    vidx = np.repeat(indptr[pieces], counts) + (
-        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    vert = pts[vidx]
-    vert_owner = np.repeat(piece_pair[pieces], counts)
+    piece_pair, indptr, pts = _selected_facets(diagram, pairs, sel)
+    pieces = np.arange(piece_pair.size)
+    counts = indptr[1:] - indptr[:-1]
+    vert = pts
+    vert_owner = np.repeat(piece_pair, counts)
 
     # connected components: pairs whose facets share a vertex (or come within merge_distance)
     labels = np.arange(k)
@@ -551,6 +544,78 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
         polygons=polygons, polygon_pair=_readonly(polygon_pair), components=components,
         component_measures=_readonly(cmeas[corder]), facet_measures=_readonly(fmeas[order]),
         y=_readonly(y.copy()), local_scale=_readonly(ell), _adjacency=adjacency)
+
+
+def _selected_facets(diagram, pairs, sel):
+    """Facet pieces of the pairs ``pairs[sel]`` only: ``(owner (s,), indptr (s+1,), points)``.
+
+    ``owner`` indexes ``sel``.  Same geometry as ``diagram.facets()`` (which computes every facet
+    of the diagram with a Python loop); here only the cells ``i`` of the selected pairs are
+    clipped, with the diagram's cell-geometry kernel, and the facets are picked out vectorised.
+    Falls back to ``diagram.facets()`` if that kernel is not available.
+    """
+    n = diagram.y.shape[0]
+    sp = pairs[sel]
+    skey = sp[:, 0] * n + sp[:, 1]
+    order = np.argsort(skey)
+    skey_sorted = skey[order]
+    d = diagram.y.shape[1]
+    geom = getattr(diagram, "_cell_geometry", None)
+    if geom is None:
+        return _selected_facets_generic(diagram, pairs, sel)
+    cells = np.unique(sp[:, 0])
+    sign = np.asarray(diagram.domain.pieces.sign)
+
+    def lookup(i, j):
+        key = i * n + j
+        loc = np.minimum(np.searchsorted(skey_sorted, key), skey_sorted.size - 1)
+        hit = (j > i) & (j < n) & (skey_sorted[loc] == key)
+        return hit, order[loc]
+
+    if d == 2:
+        owner, piece, ptr, pts, labels = geom(cells)
+        ptr = np.asarray(ptr, dtype=np.int64)
+        pts = np.asarray(pts, dtype=np.float64)
+        labels = np.asarray(labels, dtype=np.int64)
+        counts = np.diff(ptr)
+        poly = np.repeat(np.arange(counts.size), counts)
+        v = np.arange(ptr[-1])
+        nxt = v + 1
+        wrap = nxt == ptr[poly + 1]
+        nxt[wrap] = ptr[poly[wrap]]
+        i = np.asarray(owner, dtype=np.int64)[poly]
+        hit, where = lookup(i, labels)
+        keep = hit & (sign[np.asarray(piece)[poly]] > 0) & np.any(pts[nxt] != pts[v], axis=1)
+        segs = np.stack([pts[v[keep]], pts[nxt[keep]]], axis=1)
+        return where[keep], np.arange(0, 2 * segs.shape[0] + 1, 2, dtype=np.int64), segs.reshape(-1, 2)
+    owner, piece, fptr, flab, vptr, pts = geom(cells)
+    fptr = np.asarray(fptr, dtype=np.int64)
+    vptr = np.asarray(vptr, dtype=np.int64)
+    counts = np.diff(fptr)
+    face_poly = np.repeat(np.arange(counts.size), counts)
+    i = np.asarray(owner, dtype=np.int64)[face_poly]
+    hit, where = lookup(i, np.asarray(flab, dtype=np.int64))
+    keep = np.flatnonzero(hit & (sign[np.asarray(piece)[face_poly]] > 0))
+    nv = vptr[keep + 1] - vptr[keep]
+    vidx = np.repeat(vptr[keep], nv) + (np.arange(nv.sum()) - np.repeat(np.cumsum(nv) - nv, nv))
+    indptr = np.concatenate([[0], np.cumsum(nv)]).astype(np.int64)
+    return where[keep], indptr, np.asarray(pts, dtype=np.float64)[vidx]
+
+
+def _selected_facets_generic(diagram, pairs, sel):
+    """:func:`_selected_facets` through the public ``diagram.facets()`` (all facets)."""
+    fg = diagram.facets()
+    pos = np.full(pairs.shape[0], -1, dtype=np.int64)
+    pos[sel] = np.arange(sel.size)
+    piece_pair = pos[np.asarray(fg.pair_index, dtype=np.int64)]
+    pieces = np.flatnonzero(piece_pair >= 0)
+    indptr = np.asarray(fg.indptr, dtype=np.int64)
+    pts = np.asarray(fg.points, dtype=np.float64)
+    counts = indptr[pieces + 1] - indptr[pieces]
+    vidx = np.repeat(indptr[pieces], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return (piece_pair[pieces], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            pts[vidx])
 
 
 def _warn_if_nonconvex(y, ell, tau):
