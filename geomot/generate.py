@@ -88,16 +88,19 @@ def _barycentric_transforms(points, simplices):
 
 
 @nb.njit(cache=True)
-def _walk(x, order, trans, neighbors, start, max_steps):  # pragma: no cover (numba)
-    """Visibility walk through a Delaunay triangulation, points taken in ``order``.
+def _walk(x, order, trans, neighbors, simplices, targets, max_steps):  # pragma: no cover (numba)
+    """Visibility walk through a Delaunay triangulation and affine interpolation.
 
-    Each walk starts from the simplex found for the previous point (points are sorted along a
-    space-filling path, so walks are short).  Returns the simplex of each point, -1 outside the
-    triangulation, -2 if a walk did not terminate (left to a fallback).
+    Points are taken in ``order``; each walk starts from the simplex found for the previous
+    point (points are sorted along a space-filling path, so walks are short).  Returns the
+    simplex of each point (-1 outside the triangulation, -2 if a walk did not terminate: left to
+    a fallback) and ``sum_k lambda_k targets[simplex[k]]`` (rows of points not in a simplex are
+    left unset).
     """
     n, d = x.shape
     out = np.empty(n, np.int64)
-    s0 = start
+    img = np.empty((n, targets.shape[1]))
+    s0 = 0
     lam = np.empty(d + 1)
     for kk in range(n):
         k = order[kk]
@@ -133,7 +136,12 @@ def _walk(x, order, trans, neighbors, start, max_steps):  # pragma: no cover (nu
         out[k] = res
         if res >= 0:
             s0 = res
-    return out
+            for j in range(targets.shape[1]):
+                acc = 0.0
+                for i in range(d + 1):
+                    acc += lam[i] * targets[simplices[res, i], j]
+                img[k, j] = acc
+    return out, img
 
 
 @nb.njit(cache=True)
@@ -251,6 +259,7 @@ class PiecewiseLinearMap:
         self._tri = tri
         self._trans = _barycentric_transforms(tri.points, tri.simplices)
         self._nbrs = np.ascontiguousarray(tri.neighbors, dtype=np.int64)
+        self._simp = np.ascontiguousarray(tri.simplices, dtype=np.int64)
         self._avoid = bool(avoid_singular)
         self._h = np.asarray(diagram.h, dtype=np.float64)
         self._y_all = np.asarray(diagram.y, dtype=np.float64)
@@ -374,19 +383,18 @@ class PiecewiseLinearMap:
         tri = self._tri
         d = self._dim
         order = _spatial_order(x, tri.simplices.shape[0])
-        s = _walk(x, order, self._trans, self._nbrs, 0, tri.simplices.shape[0] + 16)
-        lost = s == -2
-        if np.any(lost):  # pragma: no cover (a walk that cycles: qhull's own point location)
+        s, out = _walk(x, order, self._trans, self._nbrs, self._simp, self._tgt,
+                       tri.simplices.shape[0] + 16)
+        lost = np.flatnonzero(s == -2)
+        if lost.size:  # pragma: no cover (a walk that cycles: qhull's own point location)
             s[lost] = tri.find_simplex(x[lost])
-        out = np.empty_like(x)
+            ok = lost[s[lost] >= 0]
+            trans = self._trans[s[ok]]
+            b = np.einsum("nij,nj->ni", trans[:, :d, :], x[ok] - trans[:, d, :])
+            lam = np.column_stack([b, 1.0 - b.sum(axis=1)])
+            out[ok] = np.einsum("nk,nkd->nd", lam, self._tgt[self._simp[s[ok]]])
         inside = s >= 0
         si = s[inside]
-        xi = x[inside]
-        trans = self._trans[si]
-        b = np.einsum("nij,nj->ni", trans[:, :d, :], xi - trans[:, d, :])
-        lam = np.column_stack([b, 1.0 - b.sum(axis=1)])
-        verts = self._tgt[tri.simplices[si]]
-        out[inside] = np.einsum("nk,nkd->nd", lam, verts)
         if not np.all(inside):
             out[~inside] = self._y_all[self._discrete_index(x[~inside])]
         rej = np.zeros(x.shape[0], dtype=bool)
