@@ -71,7 +71,8 @@ def build_parser():
     sol.add_argument("--hi", type=float, nargs="+", help="box: upper corner")
     sol.add_argument("--center", type=float, nargs="+", help="disk/ball: centre (default the origin)")
     sol.add_argument("--radius", type=float, default=1.0, help="disk/ball: radius (default 1)")
-    sol.add_argument("--file", metavar="PATH", help="polygon: a .wkt/.geojson file; mesh: a mesh file (.ply, .stl, .obj)")
+    sol.add_argument("--file", metavar="PATH",
+                     help="polygon: a .wkt/.geojson file; mesh: a mesh file (.ply, .stl, .obj)")
     sol.add_argument("--targets", required=True, metavar="FILE", help="target points, (n, d): .npy or .csv")
     sol.add_argument("--nu", metavar="FILE", help="target masses, (n,): .npy or .csv (default uniform)")
     sol.add_argument("--out", required=True, metavar="FILE", help="where to write the result (.npz)")

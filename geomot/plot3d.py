@@ -24,6 +24,7 @@ from ._colors import component_rgb, target_colors
 
 __all__ = [
     "has_display",
+    "can_render",
     "make_plotter",
     "screenshot",
     "potential_surface",
@@ -50,6 +51,52 @@ def has_display():
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+_PROBE = (
+    "import pyvista as pv\n"
+    "pv.OFF_SCREEN = True\n"
+    "p = pv.Plotter(off_screen=True, window_size=(16, 16))\n"
+    "p.add_mesh(pv.Sphere())\n"
+    "img = p.screenshot(return_img=True)\n"
+    "assert img.shape[:2] == (16, 16)\n"
+)
+_CAN_RENDER = None
+
+
+def can_render(timeout=120):
+    """Whether VTK can render off-screen here, probed once in a subprocess.
+
+    VTK's wheels render headless through EGL or OSMesa, which need the system's Mesa libraries
+    (on Debian/Ubuntu: ``libegl1`` and ``libgl1-mesa-dri``, or ``libosmesa6``).  Without them a
+    render can abort the process, so the probe runs in a child process.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds allowed for the probe.
+
+    Returns
+    -------
+    (bool, str)
+        The answer, and the probe's error output when it failed.
+
+    Example
+    -------
+    >>> ok, why = can_render()        # doctest: +SKIP
+    """
+    global _CAN_RENDER
+    if _CAN_RENDER is None:
+        import subprocess
+
+        try:
+            out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
+            ok = out.returncode == 0
+            why = "" if ok else (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            ok, why = False, str(exc)
+        _CAN_RENDER = (ok, why)
+    return _CAN_RENDER
 
 
 def _pv():

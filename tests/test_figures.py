@@ -8,6 +8,18 @@ from PIL import Image
 from geomot import figures, shapes
 
 
+def _render_reason():
+    from geomot.plot3d import can_render
+
+    ok, why = can_render()
+    return "" if ok else why
+
+
+#: VTK needs Mesa's EGL or OSMesa to render headless (apt: libegl1 libgl1-mesa-dri, or libosmesa6)
+needs_render = pytest.mark.skipif(bool(_render_reason()),
+                                  reason=f"VTK cannot render off-screen: {_render_reason()}")
+
+
 def _bunny_available():
     try:
         shapes.bunny()
@@ -48,6 +60,7 @@ def test_2d_figure_quick(name, tmp_path):
     assert_real_image(paths[0])
 
 
+@needs_render
 def test_fig2_pyvista_quick(tmp_path):
     paths = figures.make_fig2(tmp_path, quick=True)
     assert [p.name for p in paths] == ["fig2_potential.png", "fig2_projection.png"]
@@ -65,6 +78,7 @@ def test_fig3_smaller_n_and_seed(tmp_path):
 
 
 @pytest.mark.skipif(not _bunny_available(), reason="the bunny mesh (../shared/data) is not available")
+@needs_render
 def test_fig6_quick(tmp_path):
     paths = figures.make_fig6(tmp_path, quick=True, n=1000)
     assert [p.name for p in paths] == ["fig6_singular_surfaces.png", "fig6_morph.png", "fig6_morph.gif"]

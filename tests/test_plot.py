@@ -12,6 +12,18 @@ from geomot import plot, plot3d, shapes
 from geomot._colors import component_rgb, target_colors
 
 
+def _render_reason():
+    from geomot.plot3d import can_render
+
+    ok, why = can_render()
+    return "" if ok else why
+
+
+#: VTK needs Mesa's EGL or OSMesa to render headless (apt: libegl1 libgl1-mesa-dri, or libosmesa6)
+needs_render = pytest.mark.skipif(bool(_render_reason()),
+                                  reason=f"VTK cannot render off-screen: {_render_reason()}")
+
+
 @pytest.fixture(scope="module")
 def two_halves():
     """Rectangle -> two half-disks, small: a converged solve and its singular set."""
@@ -200,6 +212,7 @@ def test_write_gif_frames(tmp_path):
 
 
 # ------------------------------------------------------------------ 3D rendering (off-screen)
+@needs_render
 def test_render_potential_off_screen(two_halves, tmp_path):
     """A real PyVista render, headless: the picture is not blank."""
     res, s = two_halves
@@ -215,6 +228,7 @@ def test_render_potential_off_screen(two_halves, tmp_path):
     assert red.sum() > 20
 
 
+@needs_render
 def test_render_frames_moves_points():
     rng = np.random.default_rng(0)
     a, b = rng.random((40, 3)), rng.random((40, 3)) + [3, 0, 0]
