@@ -122,6 +122,14 @@ def _pad(bounds, frac=0.05):
     return (b[0] - w, b[1] - w, b[2] + w, b[3] + w)
 
 
+def _show(scene, show):
+    """Open an interactive PyVista window with the same scene, when asked and a display exists."""
+    from . import plot3d
+
+    if show and plot3d.has_display():  # pragma: no cover - needs a display
+        scene(plot3d.make_plotter(off_screen=False)).show()
+
+
 def _singular_length(s):
     seg = np.asarray(s.segments).reshape(-1, 2, 2)
     return float(np.linalg.norm(seg[:, 1] - seg[:, 0], axis=1).sum()) if len(seg) else 0.0
@@ -194,18 +202,21 @@ def make_fig2(out_dir, quick=False, n=None, seed=0, progress=False, show=False):
 
     paths = []
     size = (900, 700) if quick else (2000, 1500)
-    p = plot3d.make_plotter(window_size=size, off_screen=True)
-    plot3d.add_potential(p, res, singular=s, ridge_width=5.0 if quick else 8.0)
-    p.add_text("graph of the Brenier potential u (ridge in red)\nand its projection: power diagram + singular set",
-               font_size=9 if quick else 14, color="black")
-    p.camera_position = "iso"
-    p.camera.azimuth = 25
-    p.camera.elevation = -5
-    p.reset_camera()
-    p.camera.zoom(1.1)
-    paths.append(plot3d.screenshot(p, out / "fig2_potential.png", close=not show))
-    if show and plot3d.has_display():  # pragma: no cover - needs a display
-        p.show()
+
+    def scene(p):
+        plot3d.add_potential(p, res, singular=s, ridge_width=5.0 if quick else 8.0)
+        p.add_text("graph of the Brenier potential u (ridge in red)\nand its projection: power diagram + singular set",
+                   font_size=9 if quick else 14, color="black")
+        p.camera_position = "iso"
+        p.camera.azimuth = 25
+        p.camera.elevation = -5
+        p.reset_camera()
+        p.camera.zoom(1.1)
+        return p
+
+    paths.append(plot3d.screenshot(scene(plot3d.make_plotter(window_size=size, off_screen=True)),
+                                   out / "fig2_potential.png"))
+    _show(scene, show)
 
     fig = Figure(figsize=(9.6, 4.2), layout="constrained")
     a1, a2 = fig.subplots(1, 2, width_ratios=[1.0, 1.4])
@@ -430,25 +441,27 @@ def make_fig6(out_dir, quick=False, n=None, seed=0, progress=False, show=False, 
     size = (1000, 800) if quick else (2000, 1600)
     paths = []
 
-    p = plot3d.make_plotter(window_size=size, off_screen=True)
-    p.add_mesh(pv.Sphere(radius=1.0, theta_resolution=48, phi_resolution=48), color="lightgrey", opacity=0.12)
-    plot3d.add_singular_surfaces(p, s, opacity=0.9)
-    shift = np.array([2.3, 0.0, 0.0])
-    vb = np.asarray(bunny.vertices) + shift
-    faces = np.column_stack([np.full(len(bunny.faces), 3), np.asarray(bunny.faces)]).ravel()
-    p.add_mesh(pv.PolyData(vb, faces=faces), color="tan", opacity=0.25)
-    plot3d.add_point_cloud(p, res.y + shift, colors=colors, point_size=5.0 if quick else 8.0)
-    p.add_text(f"ball -> bunny (n = {n}): singular surfaces in the ball ({len(s.polygons)} facets, "
-               f"{len(s.components)} components)\nright: the target points inside the bunny",
-               font_size=9 if quick else 14, color="black")
-    p.camera_position = "xy"
-    p.camera.elevation = 20
-    p.camera.azimuth = -20
-    p.reset_camera()
-    p.camera.zoom(1.5)
-    paths.append(plot3d.screenshot(p, out / "fig6_singular_surfaces.png", close=not show))
-    if show and plot3d.has_display():  # pragma: no cover - needs a display
-        p.show()
+    def scene(p):
+        p.add_mesh(pv.Sphere(radius=1.0, theta_resolution=48, phi_resolution=48), color="lightgrey", opacity=0.12)
+        plot3d.add_singular_surfaces(p, s, opacity=0.9)
+        shift = np.array([2.3, 0.0, 0.0])
+        vb = np.asarray(bunny.vertices) + shift
+        faces = np.column_stack([np.full(len(bunny.faces), 3), np.asarray(bunny.faces)]).ravel()
+        p.add_mesh(pv.PolyData(vb, faces=faces), color="tan", opacity=0.25)
+        plot3d.add_point_cloud(p, res.y + shift, colors=colors, point_size=5.0 if quick else 8.0)
+        p.add_text(f"ball -> bunny (n = {n}): singular surfaces in the ball ({len(s.polygons)} facets, "
+                   f"{len(s.components)} components)\nright: the target points inside the bunny",
+                   font_size=9 if quick else 14, color="black")
+        p.camera_position = "xy"
+        p.camera.elevation = 20
+        p.camera.azimuth = -20
+        p.reset_camera()
+        p.camera.zoom(1.5)
+        return p
+
+    paths.append(plot3d.screenshot(scene(plot3d.make_plotter(window_size=size, off_screen=True)),
+                                   out / "fig6_singular_surfaces.png"))
+    _show(scene, show)
 
     lo = np.nanmin(np.vstack(frames), axis=0)
     hi = np.nanmax(np.vstack(frames), axis=0)

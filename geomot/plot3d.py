@@ -15,6 +15,7 @@ Example
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def can_render(timeout=120):
         try:
             out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout)
             ok = out.returncode == 0
-            why = "" if ok else (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+            err = re.sub(r"\x1b\[[0-9;]*m", "", out.stderr).strip().splitlines()
+            why = "" if ok else (err or [f"exit status {out.returncode}"])[-1]
         except (OSError, subprocess.TimeoutExpired) as exc:
             ok, why = False, str(exc)
         _CAN_RENDER = (ok, why)
