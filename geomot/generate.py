@@ -88,54 +88,105 @@ def _barycentric_transforms(points, simplices):
 
 
 @nb.njit(cache=True)
-def _walk(x, order, trans, neighbors, simplices, targets, max_steps):  # pragma: no cover (numba)
-    """Visibility walk through a Delaunay triangulation and affine interpolation.
+def _locate(xk, s, trans, neighbors, lam, max_steps):  # pragma: no cover (numba)
+    """Visibility walk from simplex ``s`` to the simplex containing ``xk``.
 
-    Points are taken in ``order``; each walk starts from the simplex found for the previous
-    point (points are sorted along a space-filling path, so walks are short).  Returns the
-    simplex of each point (-1 outside the triangulation, -2 if a walk did not terminate: left to
-    a fallback) and ``sum_k lambda_k targets[simplex[k]]`` (rows of points not in a simplex are
-    left unset).
+    Returns ``(simplex, last)``: the simplex (``lam`` then holds the barycentric coordinates),
+    -1 if ``xk`` is outside the triangulation, -2 if the walk did not terminate; ``last`` is the
+    last simplex visited.
+    """
+    d = xk.shape[0]
+    for _ in range(max_steps):
+        tot = 0.0
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += trans[s, i, j] * (xk[j] - trans[s, d, j])
+            lam[i] = acc
+            tot += acc
+        lam[d] = 1.0 - tot
+        arg = -1
+        minl = -1e-12
+        for i in range(d + 1):
+            li = lam[i]
+            if li != li:  # flat simplex: step over it
+                arg = i
+                break
+            if li < minl:
+                minl = li
+                arg = i
+        if arg < 0:
+            return s, s
+        nbr = neighbors[s, arg]
+        if nbr < 0:
+            return -1, s
+        s = nbr
+    return -2, s
+
+
+@nb.njit(cache=True)
+def _bucket_of(xk, lo, inv_cell, g):  # pragma: no cover (numba)
+    b = 0
+    for j in range(xk.shape[0]):
+        q = int(np.floor((xk[j] - lo[j]) * inv_cell[j]))
+        q = min(max(q, 0), g - 1)
+        b = b * g + q
+    return b
+
+
+@nb.njit(cache=True)
+def _fill_starts(centers, order, lo, inv_cell, g, trans, neighbors, max_steps):  # pragma: no cover
+    """Start simplex of every bucket: walk to the bucket centres along ``order`` (a snake path)."""
+    starts = np.zeros(centers.shape[0], np.int64)
+    lam = np.empty(centers.shape[1] + 1)
+    s = 0
+    for kk in range(order.shape[0]):
+        k = order[kk]
+        res, last = _locate(centers[k], s, trans, neighbors, lam, max_steps)
+        s = res if res >= 0 else last
+        starts[_bucket_of(centers[k], lo, inv_cell, g)] = s
+    return starts
+
+
+@nb.njit(cache=True)
+def _bucket_sort(x, lo, inv_cell, g, n_buckets):  # pragma: no cover (numba)
+    """Counting sort of the points by bucket: ``(order, bucket index of x[order])``."""
+    n = x.shape[0]
+    bucket = np.empty(n, np.int64)
+    count = np.zeros(n_buckets + 1, np.int64)
+    for k in range(n):
+        b = _bucket_of(x[k], lo, inv_cell, g)
+        bucket[k] = b
+        count[b + 1] += 1
+    for b in range(n_buckets):
+        count[b + 1] += count[b]
+    order = np.empty(n, np.int64)
+    sorted_bucket = np.empty(n, np.int64)
+    for k in range(n):
+        b = bucket[k]
+        order[count[b]] = k
+        sorted_bucket[count[b]] = b
+        count[b] += 1
+    return order, sorted_bucket
+
+
+@nb.njit(cache=True)
+def _walk(x, bucket, starts, trans, neighbors, simplices, targets, max_steps):  # pragma: no cover
+    """Locate every point (walk from its bucket's start simplex) and interpolate the targets.
+
+    ``x`` is sorted by bucket (:func:`_bucket_sort`), so consecutive walks touch the same
+    simplices.  Returns the simplex of each point (-1 outside the triangulation, -2 if a walk did
+    not terminate: left to a fallback) and ``sum_k lambda_k targets[simplex[k]]`` (rows of points
+    not in a simplex are left unset).
     """
     n, d = x.shape
     out = np.empty(n, np.int64)
     img = np.empty((n, targets.shape[1]))
-    s0 = 0
     lam = np.empty(d + 1)
-    for kk in range(n):
-        k = order[kk]
-        s = s0
-        res = -2
-        for _ in range(max_steps):
-            tot = 0.0
-            for i in range(d):
-                acc = 0.0
-                for j in range(d):
-                    acc += trans[s, i, j] * (x[k, j] - trans[s, d, j])
-                lam[i] = acc
-                tot += acc
-            lam[d] = 1.0 - tot
-            arg = -1
-            minl = -1e-12
-            for i in range(d + 1):
-                li = lam[i]
-                if li != li:  # flat simplex: step over it
-                    arg = i
-                    break
-                if li < minl:
-                    minl = li
-                    arg = i
-            if arg < 0:
-                res = s
-                break
-            nbr = neighbors[s, arg]
-            if nbr < 0:
-                res = -1
-                break
-            s = nbr
+    for k in range(n):
+        res, _ = _locate(x[k], starts[bucket[k]], trans, neighbors, lam, max_steps)
         out[k] = res
         if res >= 0:
-            s0 = res
             for j in range(targets.shape[1]):
                 acc = 0.0
                 for i in range(d + 1):
@@ -212,7 +263,8 @@ class PiecewiseLinearMap:
     Attributes
     ----------
     cells : (m,) int64
-        Target indices of the non-empty cells (the triangulation's vertices).
+        Target indices of the non-empty cells: vertex ``v`` of the triangulation is cell
+        ``cells[v]`` (in a spatial order, not sorted).
     centroids, targets : (m, d) float64
     triangulation : scipy.spatial.Delaunay
     rejected : (S,) bool
@@ -246,6 +298,9 @@ class PiecewiseLinearMap:
             raise ValueError(
                 f"res has {cells.size} non-empty cells: need at least {d + 2} to triangulate "
                 f"their centroids in {d}D")
+        # qhull is faster on spatially sorted input: put the vertices in a snake order
+        order = _spatial_order(cen, cen.shape[0])
+        cells, cen, tgt = cells[order], cen[order], tgt[order]
         try:
             tri = Delaunay(cen)
         except QhullError as exc:
@@ -260,6 +315,18 @@ class PiecewiseLinearMap:
         self._trans = _barycentric_transforms(tri.points, tri.simplices)
         self._nbrs = np.ascontiguousarray(tri.neighbors, dtype=np.int64)
         self._simp = np.ascontiguousarray(tri.simplices, dtype=np.int64)
+        # a grid of buckets over the centroids' bounding box, each with a nearby start simplex
+        g = max(1, int(np.ceil(self._simp.shape[0] ** (1.0 / d))))
+        lo = cen.min(axis=0)
+        span = np.maximum(cen.max(axis=0) - lo, 1e-300)
+        axes = [(np.arange(g) + 0.5) / g for _ in range(d)]
+        centers = lo + np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d) * span
+        self._g = g
+        self._lo = lo
+        self._inv_cell = g / span
+        self._starts = _fill_starts(centers, _spatial_order(centers, centers.shape[0]), lo,
+                                    self._inv_cell, g, self._trans, self._nbrs,
+                                    self._simp.shape[0] + 16)
         self._avoid = bool(avoid_singular)
         self._h = np.asarray(diagram.h, dtype=np.float64)
         self._y_all = np.asarray(diagram.y, dtype=np.float64)
@@ -382,9 +449,13 @@ class PiecewiseLinearMap:
         """(N, d) images and (N,) bool "rejected" for validated points ``x``."""
         tri = self._tri
         d = self._dim
-        order = _spatial_order(x, tri.simplices.shape[0])
-        s, out = _walk(x, order, self._trans, self._nbrs, self._simp, self._tgt,
-                       tri.simplices.shape[0] + 16)
+        order, bucket = _bucket_sort(x, self._lo, self._inv_cell, self._g, self._starts.shape[0])
+        s_sorted, img = _walk(x[order], bucket, self._starts, self._trans, self._nbrs, self._simp,
+                              self._tgt, tri.simplices.shape[0] + 16)
+        s = np.empty_like(s_sorted)
+        s[order] = s_sorted
+        out = np.empty_like(x)
+        out[order] = img
         lost = np.flatnonzero(s == -2)
         if lost.size:  # pragma: no cover (a walk that cycles: qhull's own point location)
             s[lost] = tri.find_simplex(x[lost])
