@@ -16,9 +16,11 @@ positives on square -> disk at the same n.
 Usage::
 
     python benchmarks/bench_singular.py [--n 100000] [--samples 1000000] [--repeat 3] [--convex]
+                                        [--result res.npz]
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -50,6 +52,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--convex", action="store_true", help="also check square -> disk")
+    ap.add_argument("--result", default=None,
+                    help="load the solved result from this file if it exists, else save it there")
     a = ap.parse_args(argv)
 
     rng = np.random.default_rng(a.seed)
@@ -57,10 +61,17 @@ def main(argv=None):
     parts = sorted(two.geoms, key=lambda p: p.centroid.x)
     y = np.concatenate([shapes.sample(p, a.n // 2, seed=rng) for p in parts])
     dom = Domain.box([0, 0], [2, 1])
-    t = time.perf_counter()
-    res = geomot.solve_ot(dom, y, tol=1e-6)
-    print(f"solve_ot n={len(y)}: {time.perf_counter() - t:.1f} s, {res.iterations} iterations, "
-          f"converged={res.converged}")
+    if a.result is not None and os.path.exists(a.result):
+        res = geomot.load(a.result)
+        y = res.y
+        print(f"loaded {a.result}: n={len(y)}")
+    else:
+        t = time.perf_counter()
+        res = geomot.solve_ot(dom, y, tol=1e-6)
+        print(f"solve_ot n={len(y)}: {time.perf_counter() - t:.1f} s, {res.iterations} iterations, "
+              f"converged={res.converged}")
+        if a.result is not None:
+            res.save(a.result)
 
     # warm up numba kernels (compiled once, cached)
     small = PiecewiseLinearMap(res, singular=singular_set(res))
