@@ -680,19 +680,40 @@ class BrenierPotential:
         >>> u.hidden.tolist()
         [False, True, False]
         """
-        env = self._envelope
         if z is None:
-            t = -np.asarray(self.h)
-            g = env(np.asarray(self.y))
-            g = np.minimum(np.where(np.isfinite(g), g, t), t)
-            return np.where(env.vertex, t, g)
-        a = np.asarray(z)
+            return self._legendre_targets.copy()
+        try:
+            a = np.asarray(z, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"z must be an (m, {self.dim}) array of float: {exc}") from None
         single = a.ndim == 1
         if single and a.shape[0] != self.dim:
             raise ValueError(f"z must be a point of dimension {self.dim} or an (m, {self.dim}) array, got shape {a.shape}")
         Z = as_points(a, "z", dim=self.dim)
-        g = env(Z)
+        g = self._envelope(Z)
+        # rows that are targets get the exact target values (-h_i when visible)
+        lookup = self._target_rows
+        hit = [lookup.get(row.tobytes(), -1) for row in Z]
+        hit = np.asarray(hit, dtype=np.int64)
+        on = hit >= 0
+        g[on] = self._legendre_targets[hit[on]]
         return float(g[0]) if single else g
+
+    @functools.cached_property
+    def _legendre_targets(self):
+        env = self._envelope
+        t = -np.asarray(self.h)
+        g = env(np.asarray(self.y))
+        g = np.minimum(np.where(np.isfinite(g), g, t), t)
+        return _readonly(np.where(env.vertex, t, g))
+
+    @functools.cached_property
+    def _target_rows(self):
+        y = np.asarray(self.y) + 0.0  # -0.0 -> 0.0 so that equal rows have equal bytes
+        out = {}
+        for i in range(self.n - 1, -1, -1):
+            out[y[i].tobytes()] = i
+        return out
 
     # ------------------------------------------------------------------ graph surface
     def graph(self, domain, resolution=64, exact=True):

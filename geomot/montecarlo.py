@@ -44,10 +44,12 @@ __all__ = ["MonteCarloRun", "estimate_masses", "count_cells", "solve_montecarlo"
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-12
-#: iterations without a new best error before the step size is halved
-PLATEAU_PATIENCE = 10
+#: the step size is halved when the mean error over a window of this many iterations is
+#: not at least ``PLATEAU_DECREASE`` times smaller than over the previous window
+PLATEAU_WINDOW = 20
+PLATEAU_DECREASE = 0.9
 #: the step size never decays below this fraction of its initial value
-MIN_LR_FACTOR = 1e-4
+MIN_LR_FACTOR = 1e-3
 
 
 def _readonly(a):
@@ -223,7 +225,9 @@ def estimate_masses(x, y, h, backend="numpy", *, client=None, n_chunks=None, mem
 def noise_level(nu, n_samples):
     """Relative Monte-Carlo noise :math:`\\max_i \\sqrt{\\nu_i (1 - \\nu_i) / N} / \\nu_i`.
 
-    A stopping tolerance below this cannot be reached reliably with ``N = n_samples``.
+    A stopping tolerance below this cannot be reached reliably with ``N = n_samples``;
+    since the stopping test takes the maximum over the n cells, a tolerance of about
+    :math:`\\sqrt{2 \\ln n}` times this level is needed in practice.
 
     Example
     -------
@@ -289,7 +293,9 @@ def solve_montecarlo(
     lr : float, optional
         Initial Adam step on ``h`` (units of ``h``).  Default
         ``0.1 * diam(bounds) * rms_spread(y) / n**(1/d)``: boundaries move by a fraction of
-        a cell.  Halved after ``PLATEAU_PATIENCE`` iterations without a new best error.
+        a cell.  Halved whenever the mean error over ``PLATEAU_WINDOW`` (20) iterations
+        has not decreased by 10 % from the previous window (Adam then jitters at the
+        noise level: a smaller step averages the noise out).
     progress : bool
         Show a tqdm progress bar.
     client : dask.distributed.Client, optional
@@ -363,8 +369,7 @@ def solve_montecarlo(
     m1 = np.zeros(n)
     m2 = np.zeros(n)
     lr0 = lr
-    best = np.inf
-    since_best = 0
+    prev_window = np.inf
     history = []
     masses = None
     converged = False
@@ -382,13 +387,11 @@ def solve_montecarlo(
                 break
             if k == max_iter:
                 break
-            if err < best:
-                best, since_best = err, 0
-            else:
-                since_best += 1
-                if since_best >= PLATEAU_PATIENCE:
+            if k % PLATEAU_WINDOW == 0:
+                window = float(np.mean(history[-PLATEAU_WINDOW:]))
+                if window > PLATEAU_DECREASE * prev_window:
                     lr = max(0.5 * lr, MIN_LR_FACTOR * lr0)
-                    since_best = 0
+                prev_window = window
             m1 = ADAM_BETA1 * m1 + (1.0 - ADAM_BETA1) * g
             m2 = ADAM_BETA2 * m2 + (1.0 - ADAM_BETA2) * g * g
             mhat = m1 / (1.0 - ADAM_BETA1**k)

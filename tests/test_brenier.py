@@ -220,6 +220,9 @@ def test_legendre_visible_is_minus_h_and_matches_lp():
     assert 5 <= u.hidden.sum() <= 75  # both kinds present
     np.testing.assert_array_equal(ls[vis], -h[vis])
     assert np.all(ls[u.hidden] < -h[u.hidden])
+    # at the targets given explicitly: the same exact values (the API's u.legendre(y))
+    np.testing.assert_array_equal(u.legendre(y), ls)
+    assert u.legendre(y[3]) == ls[3]
     for i in range(80):
         np.testing.assert_allclose(ls[i], _legendre_lp(y, h, y[i]), rtol=1e-9, atol=1e-9)
     # arbitrary points inside the hull
@@ -238,6 +241,14 @@ def test_fenchel_young_on_samples():
     # equality at x in the cell of a visible target
     i = u.index(x)
     np.testing.assert_allclose(u(x) + u.legendre()[i], np.sum(x * y[i], axis=1), rtol=0, atol=1e-10)
+
+
+def test_legendre_returns_fresh_arrays():
+    y, h = _ot_like(20, 2, seed=22)
+    u = BrenierPotential(y, h)
+    a = u.legendre()
+    a[:] = 7.0
+    assert not np.any(u.legendre() == 7.0)
 
 
 def test_legendre_flat_cases():

@@ -253,3 +253,17 @@ def test_cupy_solver_matches_numpy():
     b = solve_montecarlo(box, y, seed=11, tol=0.5, n_samples=50000, backend="cupy", max_iter=300)
     assert b.converged
     np.testing.assert_allclose(b.h, a.h, atol=1e-9)
+
+
+def test_heights_match_the_exact_power_diagram():
+    power = pytest.importorskip("geomot.power")
+    box = geomot.Domain.box([0, 0], [2, 1])
+    rng = np.random.default_rng(12)
+    y = rng.random((8, 2)) * [4.0, 1.0] + [3.0, 0.5]  # far to the right: large displacement
+    nu = rng.random(8) + 0.5
+    nu = nu / nu.sum()
+    run = solve_montecarlo(box, y, nu, seed=13, tol=0.06, n_samples=50_000)
+    assert run.converged
+    exact = power.power_diagram(y, run.h, box).masses
+    # the exact masses at the Monte-Carlo heights are within the tolerance plus the noise
+    np.testing.assert_array_less(np.abs(exact - nu) / nu, 0.06 + 4 * noise_level(nu, 50_000))
