@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from ._tol import scale_of
 from ._validate import as_positive_float, as_positive_int
 
-__all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores"]
+__all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "default_threshold"]
 
 #: default neighbourhood size for the local target spacing
 DEFAULT_NEIGHBORS = 16
@@ -273,7 +273,7 @@ def default_threshold(n, d=2):
     Example
     -------
     >>> round(default_threshold(3000, 2), 2)
-    5.1
+    5.11
     """
     omega = np.pi if d == 2 else 4.0 * np.pi / 3.0
     return float(1.6 * 2.0 * (np.log(max(n, 3)) / omega) ** (1.0 / d))
