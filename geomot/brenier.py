@@ -96,8 +96,8 @@ class _LiftedTree:
         N, d = x.shape
         n = self.y.shape[0]
         k = self.k
-        # (N, k) distances + indices + candidate scores: 24 bytes per entry
-        rows = max(1, _backend._as_budget(memory_budget) // (24 * k + 8 * d + 64))
+        # per row: k distances, indices and scores (24 k bytes) + k candidate targets (8 k d)
+        rows = max(1, _backend._as_budget(memory_budget) // (8 * k * (d + 3) + 8 * d + 64))
         index = np.empty(N, dtype=np.int64)
         value = np.empty(N, dtype=np.float64)
         for r0 in range(0, N, rows):
