@@ -101,3 +101,46 @@ def test_tutorial_runs(path, tmp_path):
     if proc.returncode != 0:
         pytest.fail(f"{path.name} failed (exit {proc.returncode}); the runnable blocks are in {script}\n"
                     f"--- stdout (tail) ---\n{proc.stdout[-3000:]}\n--- stderr (tail) ---\n{proc.stderr[-6000:]}")
+
+
+# ------------------------------------------------------------------ links and the API page
+DOCS = ROOT / "docs"
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _github_anchor(heading):
+    """The anchor GitHub gives a Markdown heading (lower case, punctuation dropped, spaces -> -)."""
+    text = re.sub(r"`", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def _anchors(path):
+    text = path.read_text(encoding="utf-8")
+    text = _FENCE.sub("", text)
+    return {_github_anchor(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.*)$", text, re.M)}
+
+
+def test_relative_links_resolve():
+    bad = []
+    pages = sorted(DOCS.glob("*.md")) + sorted(TUTORIALS.glob("*.md"))
+    for page in pages:
+        text = _FENCE.sub("", page.read_text(encoding="utf-8"))
+        for target in _LINK.findall(text):
+            if re.match(r"^[a-z]+:", target):  # http:, https:, mailto:
+                continue
+            file_part, _, anchor = target.partition("#")
+            dest = (page.parent / file_part).resolve() if file_part else page
+            if not dest.exists():
+                bad.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
+                bad.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not bad, "broken links:\n" + "\n".join(bad)
+
+
+def test_api_page_covers_public_names():
+    import geomot
+
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    missing = [n for n in geomot.__all__ if n != "__version__" and f"geomot.{n}" not in text]
+    assert not missing, f"docs/api.md does not mention {missing}: run python docs/gen_api.py"
