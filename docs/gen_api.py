@@ -174,7 +174,8 @@ def docstring_to_md(doc):
     """A numpydoc docstring -> Markdown lines."""
     if not doc:
         return ["*(no docstring)*"]
-    lines = inspect.cleandoc(doc).splitlines()
+    # inline markup may span lines: convert it on the whole text first
+    lines = _inline(inspect.cleandoc(doc)).splitlines()
     chunks = []  # (section or None, lines)
     cur, buf = None, []
     i = 0
