@@ -245,6 +245,7 @@ def argmax_scores_loop(x, y, h):
 
 
 _NUMBA_LOCK = threading.Lock()
+_NUMBA_CALL_LOCK = threading.Lock()
 _NUMBA_KERNEL = None
 
 
@@ -337,7 +338,11 @@ class NumbaBackend(Backend):
         N = x.shape[0]
         index = np.empty(N, dtype=np.int64)
         value = np.empty(N, dtype=np.float64)
-        kernel(x, y, h, index, value)
+        # the kernel is parallel over all cores already; serialising launches from several
+        # threads (a threaded dask worker) avoids concurrent launches, which numba's
+        # default "workqueue" threading layer does not support
+        with _NUMBA_CALL_LOCK:
+            kernel(x, y, h, index, value)
         return index, value
 
 

@@ -206,3 +206,16 @@ def test_values_bitwise_equal_across_backends_and_budgets():
         np.testing.assert_array_equal(v, ref_v)
     i, v = get_backend(name="numba").argmax_scores(x, y, h)
     np.testing.assert_array_equal(v, ref_v)
+
+
+def test_numba_backend_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y, h = _random(N=4000, n=60, d=3, seed=23)
+    ref_i, ref_v = argmax_scores_loop(x, y, h)
+    be = get_backend(name="numba")
+    chunks = np.array_split(np.arange(4000), 8)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        out = list(pool.map(lambda c: be.argmax_scores(np.ascontiguousarray(x[c]), y, h), chunks))
+    np.testing.assert_array_equal(np.concatenate([o[0] for o in out]), ref_i)
+    np.testing.assert_array_equal(np.concatenate([o[1] for o in out]), ref_v)

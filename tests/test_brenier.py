@@ -433,3 +433,27 @@ def test_graph_polygon_with_hole():
     tri = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
     c = pts[tri][:, :, :2].mean(axis=1)
     assert not np.any(np.all((c > 0.6 + 1e-9) & (c < 1.4 - 1e-9), axis=1))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    d=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+    quantum=st.sampled_from([0.25, 0.5, 1.0]),
+)
+def test_property_all_methods_equal_brute_on_dyadic_inputs(n, d, seed, quantum):
+    # dyadic coordinates and heights: exact scores, frequent exact ties and duplicates
+    rng = np.random.default_rng(seed)
+    y = rng.integers(-4, 5, size=(n, d)) * quantum
+    h = rng.integers(-8, 9, size=n) * quantum / 4
+    x = rng.integers(-8, 9, size=(120, d)) * quantum / 2
+    u = BrenierPotential(y, h)
+    expected = np.argmax(_scores(x, y, h), axis=1)
+    for method in ("walk", "kdtree", "brute"):
+        np.testing.assert_array_equal(u.index(x, method=method), expected)
+    np.testing.assert_array_equal(u(x), _scores(x, y, h).max(axis=1))
