@@ -30,6 +30,17 @@ CHUNK = 256  # cells per parallel task: work buffers are allocated once per chun
 STATUS_OVERFLOW = 1
 
 
+@njit(cache=True)
+def _start_box(plo, phi, clo, chi, blo, bhi):
+    """The clipping starts from the piece's box cut to the box known to contain the cell."""
+    for a in range(plo.shape[0]):
+        blo[a] = max(plo[a], clo[a])
+        bhi[a] = min(phi[a], chi[a])
+        if blo[a] >= bhi[a]:
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------- 2D
 @njit(cache=True)
 def _halfspace_2d(y, h, i, j):
@@ -205,7 +216,7 @@ def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight, eps):
 
 @njit(parallel=True, cache=True)
 def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
-                       plo, phi, psign, pdens, eps):
+                       plo, phi, psign, pdens, eps, clo, chi):
     """Per-cell Lebesgue volume, mass, mass moment and per-slot facet measure / mass.
 
     Returns (vol (n,), mass (n,), mom (n,2), facet_len (nnz,), facet_mass (nnz,), status (n,)).
@@ -227,10 +238,14 @@ def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
       qx = np.empty(MAXV2)
       qy = np.empty(MAXV2)
       qlab = np.empty(MAXV2, dtype=np.int64)
+      blo = np.empty(2)
+      bhi = np.empty(2)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
-            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+            if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
+                continue
+            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                      pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
             if st != STATUS_OK:
                 status[i] = st
@@ -258,7 +273,7 @@ def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
 
 @njit(cache=True)
 def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
-                     plo, phi, eps):
+                     plo, phi, eps, clo, chi):
     """Geometry of the given cells: CSR of polygons (one per (cell, piece) with area > 0).
 
     Returns (owner (q,), piece (q,), ptr (q+1,), pts (P,2), labels (P,)) where labels are the
@@ -278,13 +293,17 @@ def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, o
     ptr = np.zeros(cap + 1, dtype=np.int64)
     pts = np.empty((cap, 2))
     dummy = np.zeros(np.max(np.diff(nbr_ptr)) + 1 if nbr_ptr.shape[0] > 1 else 1)
+    blo = np.empty(y.shape[1])
+    bhi = np.empty(y.shape[1])
     labels = np.empty(cap, dtype=np.int64)
     q = 0
     v = 0
     for i in cells:
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
-            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+            if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
+                continue
+            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                      pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
             if st != STATUS_OK or m < 3:
                 continue
@@ -348,7 +367,7 @@ def _box_polytope(lo, hi, V, fstart, flen, flab, fv):
 @njit(cache=True)
 def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, eps,
                       W, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1, eidx, cap_tmp, ang):
-    """Clip the polytope by <x,a> <= b.  Result written back into (V, f*).
+    """Clip the polytope by <x,a> <= b.  The result is written into (W, g*).
 
     Returns (nv, nf, status); nv == 0 means empty; nv < 0 means unchanged.
     """
@@ -476,7 +495,17 @@ def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, e
             dy = W[cap_tmp[k], 1] - cy
             dz = W[cap_tmp[k], 2] - cz
             ang[k] = np.arctan2(dx * vx + dy * vy + dz * vz, dx * ux + dy * uy + dz * uz)
-        order = np.argsort(ang[:nc])
+        # insertion sort by angle (a handful of points: no allocation, unlike argsort)
+        for k in range(1, nc):
+            a_k = ang[k]
+            v_k = cap_tmp[k]
+            m = k - 1
+            while m >= 0 and ang[m] > a_k:
+                ang[m + 1] = ang[m]
+                cap_tmp[m + 1] = cap_tmp[m]
+                m -= 1
+            ang[m + 1] = a_k
+            cap_tmp[m + 1] = v_k
         if ng >= gstart.shape[0] or gptr + nc > gv.shape[0]:
             return nv, nf, STATUS_OVERFLOW
         gstart[ng] = gptr
@@ -484,19 +513,9 @@ def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, e
         glab[ng] = label
         ng += 1
         for k in range(nc):
-            gv[gptr] = cap_tmp[order[k]]
+            gv[gptr] = cap_tmp[k]
             gptr += 1
-    # copy back
-    for k in range(nw):
-        V[k, 0] = W[k, 0]
-        V[k, 1] = W[k, 1]
-        V[k, 2] = W[k, 2]
-    for f in range(ng):
-        fstart[f] = gstart[f]
-        flen[f] = glen[f]
-        flab[f] = glab[f]
-    for k in range(gptr):
-        fv[k] = gv[k]
+    # the result stays in (W, g*): the caller swaps the two buffer sets
     return nw, ng, STATUS_OK
 
 
@@ -526,14 +545,54 @@ def _alloc_3d():
 def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
                       V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx,
                       ekey0, ekey1, eidx, cap_tmp, ang):
-    """Polytope of cell i inside one convex piece.  Returns (nv, nf, status)."""
-    nv, nf = _box_polytope(plo, phi, V, fstart, flen, flab, fv)
-    for k in range(nbr_ptr[i], nbr_ptr[i + 1]):
-        j = nbr_idx[k]
-        a0, a1, a2, b = _halfspace_3d(y, h, i, j)
-        nv2, nf2, st = _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b,
-                                         k - nbr_ptr[i], eps, W, gstart, glen, glab, gv, fval,
-                                         newidx, ekey0, ekey1, eidx, cap_tmp, ang)
+    """Polytope of cell i inside one convex piece, left in (V, f*).  Returns (nv, nf, status).
+
+    Each clip writes into the other buffer set and the two sets swap roles (no copy per clip).
+    """
+    A, Fs, Fl, Fb, Fv = V, fstart, flen, flab, fv
+    B, Gs, Gl, Gb, Gv = W, gstart, glen, glab, gv
+    swapped = False
+    nv, nf = _box_polytope(plo, phi, A, Fs, Fl, Fb, Fv)
+    nplanes = (nbr_ptr[i + 1] - nbr_ptr[i]) + (p1 - p0)
+    r = np.inf
+    cx = 0.0
+    cy = 0.0
+    cz = 0.0
+    for t in range(nplanes):
+        if t < nbr_ptr[i + 1] - nbr_ptr[i]:
+            k = nbr_ptr[i] + t
+            a0, a1, a2, b = _halfspace_3d(y, h, i, nbr_idx[k])
+            label = t
+        else:
+            k = p0 + t - (nbr_ptr[i + 1] - nbr_ptr[i])
+            if t == nbr_ptr[i + 1] - nbr_ptr[i]:
+                # bounding sphere of the cell: piece planes farther away cannot cut it
+                cx = 0.0
+                cy = 0.0
+                cz = 0.0
+                for q in range(nv):
+                    cx += A[q, 0]
+                    cy += A[q, 1]
+                    cz += A[q, 2]
+                cx /= nv
+                cy /= nv
+                cz /= nv
+                r2 = 0.0
+                for q in range(nv):
+                    d2 = (A[q, 0] - cx) ** 2 + (A[q, 1] - cy) ** 2 + (A[q, 2] - cz) ** 2
+                    if d2 > r2:
+                        r2 = d2
+                r = np.sqrt(r2)
+            a0 = nrm[k, 0]
+            a1 = nrm[k, 1]
+            a2 = nrm[k, 2]
+            b = off[k]
+            label = -1
+            if b - (a0 * cx + a1 * cy + a2 * cz) >= r + eps:
+                continue
+        nv2, nf2, st = _clip_polytope_3d(A, nv, Fs, Fl, Fb, Fv, nf, a0, a1, a2, b, label, eps,
+                                         B, Gs, Gl, Gb, Gv, fval, newidx, ekey0, ekey1, eidx,
+                                         cap_tmp, ang)
         if st != STATUS_OK:
             return nv, nf, st
         if nv2 == 0:
@@ -541,37 +600,28 @@ def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps
         if nv2 > 0:
             nv = nv2
             nf = nf2
-    if p1 > p0:
-        cx = 0.0
-        cy = 0.0
-        cz = 0.0
-        for k in range(nv):
-            cx += V[k, 0]
-            cy += V[k, 1]
-            cz += V[k, 2]
-        cx /= nv
-        cy /= nv
-        cz /= nv
-        r2 = 0.0
-        for k in range(nv):
-            d2 = (V[k, 0] - cx) ** 2 + (V[k, 1] - cy) ** 2 + (V[k, 2] - cz) ** 2
-            if d2 > r2:
-                r2 = d2
-        r = np.sqrt(r2)
-        for k in range(p0, p1):
-            if off[k] - (nrm[k, 0] * cx + nrm[k, 1] * cy + nrm[k, 2] * cz) >= r + eps:
-                continue
-            nv2, nf2, st = _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, nrm[k, 0],
-                                             nrm[k, 1], nrm[k, 2], off[k], -1, eps, W, gstart,
-                                             glen, glab, gv, fval, newidx, ekey0, ekey1, eidx,
-                                             cap_tmp, ang)
-            if st != STATUS_OK:
-                return nv, nf, st
-            if nv2 == 0:
-                return 0, 0, STATUS_OK
-            if nv2 > 0:
-                nv = nv2
-                nf = nf2
+            A, B = B, A
+            Fs, Gs = Gs, Fs
+            Fl, Gl = Gl, Fl
+            Fb, Gb = Gb, Fb
+            Fv, Gv = Gv, Fv
+            swapped = not swapped
+    if swapped:
+        # leave the result in the caller's first buffer set
+        for q in range(nv):
+            V[q, 0] = A[q, 0]
+            V[q, 1] = A[q, 1]
+            V[q, 2] = A[q, 2]
+        tot = 0
+        for f in range(nf):
+            fstart[f] = Fs[f]
+            flen[f] = Fl[f]
+            flab[f] = Fb[f]
+            e = Fs[f] + Fl[f]
+            if e > tot:
+                tot = e
+        for q in range(tot):
+            fv[q] = Fv[q]
     return nv, nf, STATUS_OK
 
 
@@ -642,7 +692,7 @@ def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, 
 
 @njit(parallel=True, cache=True)
 def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
-                       plo, phi, psign, pdens, eps):
+                       plo, phi, psign, pdens, eps, clo, chi):
     """3D twin of :func:`integrate_cells_2d`."""
     n = y.shape[0]
     nnz = nbr_idx.shape[0]
@@ -653,14 +703,22 @@ def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
     fmass = np.zeros(nnz)
     status = np.zeros(n, dtype=np.int64)
     nchunk = (n + CHUNK - 1) // CHUNK
+    maxdeg = 1
+    for i in range(n):
+        maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
     for ch in prange(nchunk):
       (V, W, fstart, flen_, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1,
        eidx, cap_tmp, ang) = _alloc_3d()
+      blo = np.empty(3)
+      bhi = np.empty(3)
+      tmp_buf = np.zeros(maxdeg)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-        tmp = np.zeros(nbr_ptr[i + 1] - nbr_ptr[i])
+        tmp = tmp_buf[:nbr_ptr[i + 1] - nbr_ptr[i]]
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
-            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+            if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
+                continue
+            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                            pptr[p], pptr[p + 1], eps, V, W, fstart, flen_, flab,
                                            fv, gstart, glen, glab, gv, fval, newidx, ekey0,
                                            ekey1, eidx, cap_tmp, ang)
@@ -686,7 +744,7 @@ def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
 
 @njit(cache=True)
 def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
-                      plo, phi, eps):
+                      plo, phi, eps, clo, chi):
     """Geometry of the given cells in 3D: every (cell, piece) polytope as faces.
 
     Returns (owner (q,), piece (q,), face_ptr (q+1,), face_label (F,) neighbour index or -1,
@@ -702,6 +760,8 @@ def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, 
     face_ptr = np.zeros(nq + 1, dtype=np.int64)
     fcap = 32 * nq + 64
     dummy = np.zeros(np.max(np.diff(nbr_ptr)) + 1 if nbr_ptr.shape[0] > 1 else 1)
+    blo = np.empty(y.shape[1])
+    bhi = np.empty(y.shape[1])
     face_label = np.empty(fcap, dtype=np.int64)
     vert_ptr = np.zeros(fcap + 1, dtype=np.int64)
     pcap = 8 * fcap
@@ -712,7 +772,9 @@ def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, 
     for i in cells:
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
-            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo[p], phi[p],
+            if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
+                continue
+            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                            pptr[p], pptr[p + 1], eps, V, W, fstart, flen, flab,
                                            fv, gstart, glen, glab, gv, fval, newidx, ekey0,
                                            ekey1, eidx, cap_tmp, ang)

@@ -56,13 +56,18 @@ class RegularTriangulation:
 
     ``indptr (n+1,)``, ``indices (nnz,)``: neighbours of each target; ``hidden (n,)``: targets
     that are not vertices of the lower hull (their cells are empty everywhere);
-    ``affine_dim``: dimension of the affine hull of the targets.
+    ``affine_dim``: dimension of the affine hull of the targets; ``cell_lo``, ``cell_hi``:
+    boxes containing the cells (infinite for unbounded cells).
     """
 
     indptr: np.ndarray
     indices: np.ndarray
     hidden: np.ndarray
     affine_dim: int
+    #: (n, d) boxes containing each cell in R^d (from the cell's power vertices, with a margin);
+    #: +-inf for unbounded cells (targets on the boundary of the targets' convex hull)
+    cell_lo: np.ndarray = None
+    cell_hi: np.ndarray = None
 
 
 def _lower_hull_1d(t, z):
@@ -135,6 +140,79 @@ def _simplex_adjacency(simp, n):
     return indptr, out[:m].copy()
 
 
+@njit(cache=True)
+def _cell_boxes(simp, top_simp, y, h, margin):
+    """Bounding boxes of the cells from their power vertices (the duals of the simplices).
+
+    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d).  A cell
+    is bounded when its target is not adjacent to the extra top point (i.e. not on the
+    boundary of the targets' convex hull); its box is the box of its power vertices.
+    Ill-conditioned simplices make their cells fall back to unbounded boxes.
+    """
+    n, d = y.shape
+    lo = np.full((n, d), np.inf)
+    hi = np.full((n, d), -np.inf)
+    unbounded = np.zeros(n, dtype=np.bool_)
+    for s in range(top_simp.shape[0]):
+        for p in range(top_simp.shape[1]):
+            v = top_simp[s, p]
+            if v < n:
+                unbounded[v] = True
+    A = np.empty((d, d))
+    b = np.empty(d)
+    x = np.empty(d)
+    for s in range(simp.shape[0]):
+        i0 = simp[s, 0]
+        prod = 1.0
+        for r in range(d):
+            j = simp[s, r + 1]
+            nr = 0.0
+            for c in range(d):
+                A[r, c] = y[j, c] - y[i0, c]
+                nr += A[r, c] * A[r, c]
+            prod *= np.sqrt(nr)
+            b[r] = h[i0] - h[j]
+        if d == 2:
+            det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
+            ok = abs(det) > 1e-10 * prod
+            if ok:
+                x[0] = (b[0] * A[1, 1] - A[0, 1] * b[1]) / det
+                x[1] = (A[0, 0] * b[1] - b[0] * A[1, 0]) / det
+        else:
+            c00 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
+            c01 = A[1, 2] * A[2, 0] - A[1, 0] * A[2, 2]
+            c02 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
+            det = A[0, 0] * c00 + A[0, 1] * c01 + A[0, 2] * c02
+            ok = abs(det) > 1e-10 * prod
+            if ok:
+                # x = A^{-1} b via the adjugate
+                x[0] = (b[0] * c00 + b[1] * (A[0, 2] * A[2, 1] - A[0, 1] * A[2, 2])
+                        + b[2] * (A[0, 1] * A[1, 2] - A[0, 2] * A[1, 1])) / det
+                x[1] = (b[0] * c01 + b[1] * (A[0, 0] * A[2, 2] - A[0, 2] * A[2, 0])
+                        + b[2] * (A[0, 2] * A[1, 0] - A[0, 0] * A[1, 2])) / det
+                x[2] = (b[0] * c02 + b[1] * (A[0, 1] * A[2, 0] - A[0, 0] * A[2, 1])
+                        + b[2] * (A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) / det
+        for p in range(d + 1):
+            v = simp[s, p]
+            if not ok:
+                unbounded[v] = True
+                continue
+            for c in range(d):
+                if x[c] < lo[v, c]:
+                    lo[v, c] = x[c]
+                if x[c] > hi[v, c]:
+                    hi[v, c] = x[c]
+    for v in range(n):
+        for c in range(d):
+            if unbounded[v]:
+                lo[v, c] = -np.inf
+                hi[v, c] = np.inf
+            else:
+                lo[v, c] -= margin
+                hi[v, c] += margin
+    return lo, hi
+
+
 def _morton_order(t):
     """Permutation sorting points along a Z-order (Morton) curve: qhull inserts points
     faster when consecutive points are close in space."""
@@ -189,11 +267,17 @@ def _regular_triangulation(y, h):
         raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
     lower = hull.equations[:, k] < 0
     simp = order[hull.simplices[lower]]
+    top_simp = simp[np.any(simp == n, axis=1)]
     simp = simp[np.all(simp < n, axis=1)]
+    top_simp = np.ascontiguousarray(np.vstack([top_simp, order[hull.simplices[~lower]]]), dtype=np.int64)
     visible = np.zeros(n, dtype=bool)
     visible[simp.ravel()] = True
     hidden = ~visible
-    indptr, indices = _simplex_adjacency(np.ascontiguousarray(simp, dtype=np.int64), n)
+    simp = np.ascontiguousarray(simp, dtype=np.int64)
+    indptr, indices = _simplex_adjacency(simp, n)
+    if k == d:
+        cell_lo, cell_hi = _cell_boxes(simp, top_simp, y, h, 1e-9 * scale_of(y))
+        return RegularTriangulation(indptr, indices, hidden, k, cell_lo, cell_hi)
     return RegularTriangulation(indptr, indices, hidden, k)
 
 
@@ -344,10 +428,11 @@ class PowerDiagram:
         if self.dim == 2:
             return _clip.cell_polygons_2d(self.y, self.h, tri.indptr, tri.indices, cells,
                                           self._cand_ptr, self._cand_piece, pc.normals,
-                                          pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps)
+                                          pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps,
+                                          *_boxes(tri, self.n, self.dim))
         return _clip.cell_polytopes_3d(self.y, self.h, tri.indptr, tri.indices, cells,
                                        self._cand_ptr, self._cand_piece, pc.normals, pc.offsets,
-                                       pc.indptr, pc.lo, pc.hi, self._eps)
+                                       pc.indptr, pc.lo, pc.hi, self._eps, *_boxes(tri, self.n, self.dim))
 
     def cell(self, i):
         """Geometry of cell ``i`` inside the domain.
@@ -518,7 +603,7 @@ def _power_diagram(y, h, domain, triangulation=None):
     kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
     vol, mass, mom, slot_len, slot_mass, status = kernel(
         y, h, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
-        pc.lo, pc.hi, pc.sign, pc.density, eps)
+        pc.lo, pc.hi, pc.sign, pc.density, eps, *_boxes(tri, n, d))
     if np.any(status != _clip.STATUS_OK):
         bad = int(np.flatnonzero(status)[0])
         raise RuntimeError(f"cell {bad} overflowed the clipping buffers (degree {np.diff(tri.indptr)[bad]}); "
@@ -534,6 +619,13 @@ def _power_diagram(y, h, domain, triangulation=None):
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps)
 
 
+def _boxes(tri, n, d):
+    """Boxes containing the cells (infinite where unknown)."""
+    if tri.cell_lo is None:
+        return np.full((n, d), -np.inf), np.full((n, d), np.inf)
+    return tri.cell_lo, tri.cell_hi
+
+
 def _candidates(y, h, tri, domain, active, eps):
     """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
     d = y.shape[1]
@@ -543,22 +635,28 @@ def _candidates(y, h, tri, domain, active, eps):
     box_nrm = np.zeros((0, d))
     box_off = np.zeros(0)
     box_ptr = np.zeros(2, dtype=np.int64)
-    cand_ptr = np.concatenate([[0], np.cumsum(active)]).astype(np.int64)
-    cand_piece = np.zeros(int(active.sum()), dtype=np.int64)
-    cells = np.flatnonzero(active)
+    clo, chi = _boxes(tri, n, d)
+    # bounded cells: their power vertices give the box; the others are clipped to the
+    # domain's box first to find theirs
+    unbounded = active & ~np.all(np.isfinite(clo) & np.isfinite(chi), axis=1)
+    cand_ptr = np.concatenate([[0], np.cumsum(unbounded)]).astype(np.int64)
+    cand_piece = np.zeros(int(unbounded.sum()), dtype=np.int64)
+    cells = np.flatnonzero(unbounded)
     if d == 2:
         owner, _, ptr, pts, _ = _clip.cell_polygons_2d(
             y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
-            box_ptr, lo[None, :], hi[None, :], eps)
+            box_ptr, lo[None, :], hi[None, :], eps, clo, chi)
         counts = np.diff(ptr)
     else:
         owner, _, fptr, _, vptr, pts = _clip.cell_polytopes_3d(
             y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
-            box_ptr, lo[None, :], hi[None, :], eps)
+            box_ptr, lo[None, :], hi[None, :], eps, clo, chi)
         counts = vptr[fptr[1:]] - vptr[fptr[:-1]]
-    cell_lo = np.full((n, d), np.inf)
-    cell_hi = np.full((n, d), -np.inf)
-    has = np.zeros(n, dtype=bool)
+    cell_lo = np.where(active[:, None], np.maximum(clo, lo), np.inf)
+    cell_hi = np.where(active[:, None], np.minimum(chi, hi), -np.inf)
+    cell_lo[unbounded] = np.inf
+    cell_hi[unbounded] = -np.inf
+    has = active & ~unbounded & np.all(cell_lo <= cell_hi, axis=1)
     if len(owner):
         starts = np.repeat(np.arange(len(owner)), counts)
         seg_lo = np.full((len(owner), d), np.inf)
