@@ -54,6 +54,8 @@ __all__ = [
     "get_backend",
     "available_backends",
     "block_shape",
+    "argmax_scores",
+    "cell_masses",
     "argmax_scores_xp",
     "argmax_scores_loop",
 ]
@@ -452,3 +454,120 @@ def available_backends():
             continue
         out.append(name)
     return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# public conveniences: validate, pick the backend, run
+# --------------------------------------------------------------------------------------
+
+
+def _validated_device_inputs(be, x, y, h):
+    """Shape checks for arrays that stay on the device (no host round trip)."""
+    xp = be.xp
+    x = be.asarray(x)
+    y = be.asarray(y)
+    h = be.asarray(h)
+    if y.ndim != 2 or y.shape[0] < 1:
+        raise ValueError(f"y must be a 2-D (n, d) array with n >= 1, got shape {y.shape}")
+    if x.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"x must be an (N, {y.shape[1]}) array, got shape {x.shape}")
+    if h.shape != (y.shape[0],):
+        raise ValueError(f"h must have length {y.shape[0]} (one per target), got shape {h.shape}")
+    for name, a in (("x", x), ("y", y), ("h", h)):
+        if not bool(xp.all(xp.isfinite(a))):
+            raise ValueError(f"{name} contains NaN or inf")
+    return x, y, h
+
+
+def argmax_scores(x, y, h, *, backend=None, memory_budget=None):
+    """Index and value of :math:`\\max_i \\langle x, y_i \\rangle + h_i` for every row of ``x``.
+
+    Parameters
+    ----------
+    x : (N, d) array_like
+        Points (a CuPy array selects the CuPy backend).
+    y : (n, d) array_like
+        Targets.
+    h : (n,) array_like
+        Heights.
+    backend : {"numpy", "numba", "cupy"}, optional
+        Default: CuPy for CuPy inputs, else numpy.
+    memory_budget : int, optional
+        Bytes allowed for one block of scores (default 64 MiB).
+
+    Returns
+    -------
+    index : (N,) int64
+        The first maximiser (smallest index among ties).
+    value : (N,) float64
+        The maximum, computed as ``((x_0 y_0 + x_1 y_1) + ...) + h`` on every backend.
+        Arrays of the backend's module (CuPy arrays for ``"cupy"``).
+
+    .. math::
+
+        \\sigma(x) = \\operatorname{argmax}_i \\langle x, y_i \\rangle + h_i
+
+    Example
+    -------
+    >>> idx, val = argmax_scores([[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], [0.0, 0.5])
+    >>> idx.tolist(), val.tolist()
+    ([0, 1], [2.0, 1.5])
+    """
+    be = get_backend(x, y, h, name=backend)
+    budget = _as_budget(memory_budget)
+    if be.name == "cupy":
+        x, y, h = _validated_device_inputs(be, x, y, h)
+    else:
+        from ._validate import as_points, as_vector
+
+        y = as_points(y, "y")
+        x = as_points(x, "x", dim=y.shape[1], min_rows=0) if np.size(x) else np.zeros((0, y.shape[1]))
+        h = as_vector(h, "h", n=y.shape[0])
+    return be.argmax_scores(x, y, h, memory_budget=budget)
+
+
+def cell_masses(index, n, weights=None, *, backend=None):
+    """Per-target sums ``(n,)`` float64: how many ``index`` entries (or how much weight) fall in each.
+
+    Parameters
+    ----------
+    index : (N,) integer array_like
+        Values in ``[0, n)``.
+    n : int
+        Number of targets.
+    weights : (N,) array_like, optional
+        Weight of each entry (default 1).
+    backend : {"numpy", "numba", "cupy"}, optional
+        Default: CuPy for CuPy inputs, else numpy.
+
+    Returns
+    -------
+    (n,) float64
+        :math:`c_i = \\sum_{k : \\mathrm{index}_k = i} w_k`.
+
+    Example
+    -------
+    >>> cell_masses([0, 2, 2], 4).tolist()
+    [1.0, 0.0, 2.0, 0.0]
+    """
+    from ._validate import as_positive_int
+
+    be = get_backend(index, weights, name=backend)
+    n = as_positive_int(n, "n")
+    xp = be.xp
+    idx = xp.asarray(index)
+    if idx.ndim != 1:
+        raise ValueError(f"index must be 1-D, got shape {idx.shape}")
+    if idx.size and not xp.issubdtype(idx.dtype, xp.integer):
+        raise ValueError(f"index must hold integers, got dtype {idx.dtype}")
+    idx = idx.astype(xp.int64)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"index must lie in [0, {n}), got values in [{int(idx.min())}, {int(idx.max())}]")
+    w = None
+    if weights is not None:
+        w = be.asarray(weights)
+        if w.shape != idx.shape:
+            raise ValueError(f"weights must have the shape of index {idx.shape}, got {w.shape}")
+        if not bool(xp.all(xp.isfinite(w))):
+            raise ValueError("weights contains NaN or inf")
+    return be.cell_masses(idx, n, w)

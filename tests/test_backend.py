@@ -219,3 +219,52 @@ def test_numba_backend_from_several_threads():
         out = list(pool.map(lambda c: be.argmax_scores(np.ascontiguousarray(x[c]), y, h), chunks))
     np.testing.assert_array_equal(np.concatenate([o[0] for o in out]), ref_i)
     np.testing.assert_array_equal(np.concatenate([o[1] for o in out]), ref_v)
+
+
+def test_public_argmax_scores_and_cell_masses():
+    idx, val = _backend.argmax_scores([[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], [0.0, 0.5])
+    np.testing.assert_array_equal(idx, [0, 1])
+    np.testing.assert_array_equal(val, [2.0, 1.5])
+    x, y, h = _random(N=300, n=11, d=2, seed=25)
+    i1, v1 = _backend.argmax_scores(x, y, h, backend="numba")
+    i2, v2 = _backend.argmax_scores(x.tolist(), y, h, memory_budget=16)
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_array_equal(v1, v2)
+    assert _backend.argmax_scores(np.zeros((0, 2)), y, h)[0].shape == (0,)
+    np.testing.assert_array_equal(_backend.cell_masses([0, 2, 2], 4), [1.0, 0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(_backend.cell_masses([1, 1], 2, weights=[0.5, 0.25]), [0.0, 0.75])
+    np.testing.assert_array_equal(_backend.cell_masses([], 3), [0.0, 0.0, 0.0])
+
+
+def test_public_functions_reject_bad_input():
+    y = np.eye(2)
+    with pytest.raises(ValueError, match="x must have 2 columns"):
+        _backend.argmax_scores(np.zeros((3, 3)), y, [0.0, 0.0])
+    with pytest.raises(ValueError, match="h must have length 2"):
+        _backend.argmax_scores(np.zeros((3, 2)), y, [0.0])
+    with pytest.raises(ValueError, match="y contains NaN"):
+        _backend.argmax_scores(np.zeros((3, 2)), [[np.nan, 0.0]], [0.0])
+    with pytest.raises(ValueError, match="backend must be one of"):
+        _backend.argmax_scores(np.zeros((3, 2)), y, [0.0, 0.0], backend="jax")
+    with pytest.raises(ValueError, match=r"index must lie in \[0, 3\)"):
+        _backend.cell_masses([0, 3], 3)
+    with pytest.raises(ValueError, match="index must lie"):
+        _backend.cell_masses([-1], 3)
+    with pytest.raises(ValueError, match="integers"):
+        _backend.cell_masses([0.5], 3)
+    with pytest.raises(ValueError, match="weights must have the shape"):
+        _backend.cell_masses([0, 1], 3, weights=[1.0])
+    with pytest.raises(ValueError, match="n must be"):
+        _backend.cell_masses([0], 0)
+
+
+def test_device_input_validation_with_numpy_standin():
+    be = _backend.CupyBackend(np)
+    x, y, h = _backend._validated_device_inputs(be, [[1.0, 2.0]], [[0.0, 1.0]], [0.5])
+    assert x.shape == (1, 2) and y.shape == (1, 2) and h.shape == (1,)
+    with pytest.raises(ValueError, match="x must be an"):
+        _backend._validated_device_inputs(be, [[1.0, 2.0, 3.0]], [[0.0, 1.0]], [0.5])
+    with pytest.raises(ValueError, match="h must have length 1"):
+        _backend._validated_device_inputs(be, [[1.0, 2.0]], [[0.0, 1.0]], [0.5, 1.0])
+    with pytest.raises(ValueError, match="x contains NaN"):
+        _backend._validated_device_inputs(be, [[np.inf, 2.0]], [[0.0, 1.0]], [0.5])
