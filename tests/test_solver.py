@@ -11,8 +11,8 @@ import trimesh
 from geomot.brenier import BrenierPotential
 from geomot.domain import Domain
 from geomot.power import PowerDiagram, power_diagram
-from geomot.solver import (OTResult, _shrunk_start, _solve_laplacian, _voronoi_start, load,
-                           solve_ot)
+from geomot.solver import (OTResult, _nested_dissection, _shrunk_start, _solve_laplacian,
+                           _voronoi_start, load, solve_ot)
 
 SQUARE = Domain.box([0.0, 0.0], [1.0, 1.0])
 
@@ -358,6 +358,20 @@ def test_solve_laplacian_two_components():
     assert ncomp == 3
     # projected rhs: (1,-1), (1,-1), (0)
     np.testing.assert_allclose(L @ d, [1.0, -1.0, 1.0, -1.0, 0.0], rtol=0, atol=1e-14)
+
+
+def test_nested_dissection_order_solves_the_same_system():
+    rng = np.random.default_rng(8)
+    y = rng.random((3000, 2))
+    pd = power_diagram(y, _voronoi_start(y), SQUARE)
+    H = pd.hessian()
+    perm = _nested_dissection(y, H)
+    np.testing.assert_array_equal(np.sort(perm), np.arange(3000))
+    rhs = pd.masses - 1 / 3000
+    d_nd, _ = _solve_laplacian(H, rhs, "direct", 0.0, perm)
+    d_mmd, _ = _solve_laplacian(H, rhs, "direct", 0.0)
+    np.testing.assert_allclose(_centred(d_nd), _centred(d_mmd), rtol=0, atol=1e-10 * np.abs(d_mmd).max())
+    np.testing.assert_allclose(H @ d_nd, rhs - rhs.mean(), rtol=0, atol=1e-12 * np.abs(rhs).max())
 
 
 # ---------------------------------------------------------------- validation
