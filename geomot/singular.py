@@ -248,9 +248,9 @@ def local_spacing(y, k_neighbors=16, tree=None):
     y = np.asarray(y, dtype=np.float64)
     if tree is None:
         tree = cKDTree(y)
-    d1, _ = tree.query(y, k=2)
-    d1 = d1[:, 1]
-    _, nb = tree.query(y, k=k_neighbors)
+    dist, nb = tree.query(y, k=max(k_neighbors, 2))
+    d1 = dist[:, 1]  # nearest other point (column 0 is the point itself)
+    nb = nb[:, :k_neighbors]
     c = _NN_TO_SPACING.get(y.shape[1], 2.0)
     return c * d1[nb].mean(axis=1)
 
