@@ -248,7 +248,16 @@ class PiecewiseLinearMap:
     gap / hole.  ``g`` gives NaN rows there and :meth:`sample` redraws.
 
     Outside the convex hull of the centroids (a thin band along the domain boundary) ``g`` is the
-    discrete map itself, ``T(x) = y_{argmax_i <x, y_i> + h_i}``, which always lands on a target.
+    discrete map itself, ``T(x) = y_{argmax_i <x, y_i> + h_i}``, which always lands on a target
+    (hill climbing on the cell adjacency from the nearest centroid, exact on convex domains; the
+    potential's certified argmax on other domains).  Points outside the domain are mapped by
+    the same rules.
+
+    Point location is a visibility walk (numba) from the start simplex of a bucket grid, with
+    the points counting-sorted by bucket and closed-form barycentric transforms; no ``n x m``
+    array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells (2 shared,
+    heavily loaded cores): construction (dominated by the Delaunay triangulation) 1.1 x one
+    ``power_diagram`` call, ``sample(10^6)`` 0.3 x (``benchmarks/bench_singular.py``).
 
     Parameters
     ----------
