@@ -1,7 +1,6 @@
 """Tests of geomot._backend: the argmax / count kernels on every backend."""
 
 import sys
-import types
 
 import numpy as np
 import pytest

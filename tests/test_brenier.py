@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from geomot.brenier import BrenierPotential
@@ -433,10 +435,6 @@ def test_graph_polygon_with_hole():
     tri = np.asarray(surf.faces).reshape(-1, 4)[:, 1:]
     c = pts[tri][:, :, :2].mean(axis=1)
     assert not np.any(np.all((c > 0.6 + 1e-9) & (c < 1.4 - 1e-9), axis=1))
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)

@@ -2,13 +2,11 @@
 
 import dataclasses
 import sys
-import warnings
 
 import numpy as np
 import pytest
 
 import geomot
-from geomot import montecarlo
 from geomot.montecarlo import MonteCarloRun, count_cells, estimate_masses, noise_level, solve_montecarlo
 
 
