@@ -536,6 +536,10 @@ class BrenierPotential:
         """Dimension ``d`` of the source / target space."""
         return self.y.shape[1]
 
+    def __reduce__(self):
+        # rebuild through the constructor: read-only arrays, caches rebuilt lazily
+        return (type(self), (np.array(self.y), np.array(self.h), self.backend, self.memory_budget))
+
     def __repr__(self):
         return (
             f"BrenierPotential(n={self.n}, dim={self.dim}, h in [{self.h.min():.6g}, {self.h.max():.6g}], "

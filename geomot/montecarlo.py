@@ -89,6 +89,10 @@ class MonteCarloRun:
         object.__setattr__(self, "converged", bool(self.converged))
         object.__setattr__(self, "iterations", int(self.iterations))
 
+    def __reduce__(self):
+        return (type(self), (np.array(self.h), np.array(self.masses), self.converged, self.iterations,
+                             np.array(self.history)))
+
 
 # --------------------------------------------------------------------------------------
 # counting (private computations: validated float64 numpy inputs)

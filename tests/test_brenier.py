@@ -455,3 +455,17 @@ def test_property_all_methods_equal_brute_on_dyadic_inputs(n, d, seed, quantum):
     for method in ("walk", "kdtree", "brute"):
         np.testing.assert_array_equal(u.index(x, method=method), expected)
     np.testing.assert_array_equal(u(x), _scores(x, y, h).max(axis=1))
+
+
+def test_pickle_round_trip_keeps_arrays_read_only():
+    import pickle
+
+    y, h = _ot_like(50, 2, seed=42)
+    u = BrenierPotential(y, h, memory_budget=4096)
+    x = np.random.default_rng(43).normal(size=(2000, 2))
+    expected = u.index(x, method="walk")
+    v = pickle.loads(pickle.dumps(u))
+    assert not v.y.flags.writeable and not v.h.flags.writeable
+    assert v.memory_budget == 4096 and v.backend == "numpy"
+    np.testing.assert_array_equal(v.y, u.y)
+    np.testing.assert_array_equal(v.index(x, method="walk"), expected)

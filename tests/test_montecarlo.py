@@ -265,3 +265,14 @@ def test_heights_match_the_exact_power_diagram():
     exact = power.power_diagram(y, run.h, box).masses
     # the exact masses at the Monte-Carlo heights are within the tolerance plus the noise
     np.testing.assert_array_less(np.abs(exact - nu) / nu, 0.06 + 4 * noise_level(nu, 50_000))
+
+
+def test_run_pickle_round_trip():
+    import pickle
+
+    run = MonteCarloRun(h=[0.5, -0.5], masses=[0.25, 0.75], converged=True, iterations=3, history=[1.0, 0.5, 0.01])
+    back = pickle.loads(pickle.dumps(run))
+    np.testing.assert_array_equal(back.h, [0.5, -0.5])
+    np.testing.assert_array_equal(back.history, [1.0, 0.5, 0.01])
+    assert back.converged is True and back.iterations == 3
+    assert not back.h.flags.writeable and not back.masses.flags.writeable
