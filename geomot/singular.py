@@ -260,23 +260,25 @@ def default_threshold(n, d=2):
 
     .. math::
 
-        \tau(n, d) = 1.6\, D_d(n), \qquad
+        \tau(n, d) = 1.7\, D_d(n), \qquad
         D_d(n) = 2 \Big(\frac{\ln n}{\omega_d}\Big)^{1/d}
 
     (``omega_2 = pi``, ``omega_3 = 4 pi / 3``): ``D_d(n)`` is the diameter, in units of the
     spacing ``lambda^{-1/d}``, of a ball that holds ``ln n`` Poisson points on average -- the
     scale of the largest empty ball among ``n`` iid points (extreme values).  A gap of fixed width
     grows like ``n^{1/d}`` spacings, so the slowly growing threshold keeps false positives away
-    at large ``n`` without losing the gaps.  2D: 4.3 at ``n = 300``, 5.1 at 3000, 6.1 at
-    ``10^5``; 3D: 3.6 at 500, 3.9 at 1500.
+    at large ``n`` without losing the gaps.  2D: 4.58 at ``n = 300``, 5.04 at 1000, 5.43 at
+    3000, 6.51 at ``10^5``; 3D: 3.88 at 500, 4.09 at 1500.  The factor 1.7 was calibrated on iid
+    uniform targets in a square, a disk and an ellipse (2D) and a ball (3D): the largest regular
+    score stays below ``0.9 tau`` in every case measured.
 
     Example
     -------
     >>> round(default_threshold(3000, 2), 2)
-    5.11
+    5.43
     """
     omega = np.pi if d == 2 else 4.0 * np.pi / 3.0
-    return float(1.6 * 2.0 * (np.log(max(n, 3)) / omega) ** (1.0 / d))
+    return float(1.7 * 2.0 * (np.log(max(n, 3)) / omega) ** (1.0 / d))
 
 
 def emptiness_scores(y, pairs, ell, n_probe=DEFAULT_PROBES, tree=None):
@@ -332,7 +334,7 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     threshold : float, optional
         Threshold ``tau`` on the score: a pair is singular when the segment between its targets
         crosses an empty ball of diameter ``> tau * ell``.  Default
-        :func:`default_threshold` ``(n, d)`` (2D: 4.3 at ``n = 300``, 6.1 at ``10^5``).
+        :func:`default_threshold` ``(n, d)`` (2D: 4.58 at ``n = 300``, 6.51 at ``10^5``).
     k_neighbors : int, optional
         Neighbourhood size for the local spacing ``ell`` (:func:`local_spacing`, default 16).
     n_probe : int
@@ -388,12 +390,15 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     (several ``ell``), but a segment inside the support only crosses the empty balls of the
     sample, whose largest diameter grows like ``sqrt(log n)`` spacings (extreme values); across a
     gap of width ``w`` the score is about ``w / ell``, which grows like ``n^{1/d}``.  Hence the
-    default ``tau(n) = max(4.5, 1.6 sqrt(ln n))`` (:func:`default_threshold`).  Measured in 2D
-    with iid targets (convex supports, square and disk): the largest regular score was 3.0-4.1
-    for ``n = 300 ... 3000`` (``tau = 4.5``), 4.4 at ``n = 10^4`` (``tau = 4.86``) and 4.4 at
-    ``n = 3 * 10^4`` (``tau = 5.14``); across the gap of :func:`geomot.shapes.two_half_disks`
-    (width 0.5) the scores are 6-18 for ``n >= 1000``.  For grid samples regular scores are at
-    most ``sqrt(2)``.
+    default ``tau(n, d) = 1.7 D_d(n)``, a multiple of the expected largest empty-ball diameter
+    (:func:`default_threshold`).  Measured in 2D with iid targets (convex supports: square,
+    disk, ellipse; about 40 samples): the largest regular score was 2.5-3.3 at ``n = 300``
+    (``tau = 4.58``), 2.9-4.05 for ``n = 500 ... 1000`` (``tau = 4.78 ... 5.04``), 3.6-4.3 at
+    ``n = 5000`` (``tau = 5.5``), 4.4 at ``n = 10^4`` and ``3 * 10^4`` (``tau = 5.8, 6.2``);
+    3D (ball): 2.5-2.8 for ``n = 500 ... 1500`` (``tau = 3.9 ... 4.1``).  Across the gap of
+    :func:`geomot.shapes.two_half_disks` (width 0.5) the scores are 6-18 for ``n >= 1000``
+    (the threshold may miss the ends of the gap at ``n ~ 300``, where the gap is only ~4
+    spacings wide).  For grid samples regular scores are at most ``sqrt(2)``.
 
     **Dihedral angle.**  The graph of ``u_h`` has facets with normals ``(y_i, -1)``; across the
     facet ``W_i | W_j`` they meet at the angle of :attr:`SingularSet.dihedral_angles`, which is
