@@ -253,8 +253,8 @@ def test_local_spacing_and_threshold_known_values():
     assert np.median(local_spacing(y)) == pytest.approx(1 / np.sqrt(20000), rel=0.05)
     y3 = np.random.default_rng(0).random((20000, 3))
     assert np.median(local_spacing(y3)) == pytest.approx(20000 ** (-1 / 3), rel=0.07)
-    assert default_threshold(3000, 2) == pytest.approx(3.2 * np.sqrt(np.log(3000) / np.pi), rel=1e-14)
-    assert default_threshold(1000, 3) == pytest.approx(3.2 * (np.log(1000) * 3 / (4 * np.pi)) ** (1 / 3),
+    assert default_threshold(3000, 2) == pytest.approx(3.4 * np.sqrt(np.log(3000) / np.pi), rel=1e-14)
+    assert default_threshold(1000, 3) == pytest.approx(3.4 * (np.log(1000) * 3 / (4 * np.pi)) ** (1 / 3),
                                                        rel=1e-14)
     # emptiness: two points across an empty square of side 1 with a grid around
     y = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 1.0], [2.0, -1.0]])
