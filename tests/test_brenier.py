@@ -469,3 +469,16 @@ def test_pickle_round_trip_keeps_arrays_read_only():
     assert v.memory_budget == 4096 and v.backend == "numpy"
     np.testing.assert_array_equal(v.y, u.y)
     np.testing.assert_array_equal(v.index(x, method="walk"), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d,n", [(2, 100_000), (3, 30_000)])
+def test_large_walk_and_kdtree_equal_brute(d, n):
+    rng = np.random.default_rng(50 + d)
+    y = rng.random((n, d))
+    h = -0.5 * np.sum(y**2, axis=1) + 0.2 * np.sin(3 * y[:, 0])
+    x = rng.random((20_000, d))
+    u = BrenierPotential(y, h, backend="numba")
+    expected = u.index(x, method="brute")
+    np.testing.assert_array_equal(u.index(x, method="walk"), expected)
+    np.testing.assert_array_equal(u.index(x[:2000], method="kdtree"), expected[:2000])

@@ -276,3 +276,14 @@ def test_run_pickle_round_trip():
     np.testing.assert_array_equal(back.history, [1.0, 0.5, 0.01])
     assert back.converged is True and back.iterations == 3
     assert not back.h.flags.writeable and not back.masses.flags.writeable
+
+
+@pytest.mark.slow
+def test_twenty_dimensional_cube_to_corners():
+    d = 20
+    box = geomot.Domain.box(-np.ones(d), np.ones(d))
+    y = np.concatenate([np.eye(d), -np.eye(d)]) * 2.0
+    run = solve_montecarlo(box, y, h0=np.linspace(-1, 1, 2 * d), seed=14, tol=0.15, n_samples=200_000,
+                           backend="numba")
+    assert run.converged
+    np.testing.assert_allclose(run.h, np.zeros(2 * d), atol=0.1)
