@@ -325,3 +325,21 @@ def test_selected_facets_match_the_diagram_facets(case, n):
     a, b = canon(*fast), canon(*ref)
     assert len(a) == len(b) >= 150
     assert a == b
+
+
+def test_notched_disk_components_cover_the_notches_and_the_hole():
+    # disk -> disk with a central hole and three notches: four pieces of Sigma, each of whose
+    # subdifferentials lies in the part of the convex hull missing from the target
+    shp = shapes.notched_disk()
+    y = shapes.sample(shp, 3000, seed=0)
+    s = singular_set(geomot.solve_ot(Domain.disk([0, 0], 1.0), y, tol=TOL))
+    assert len(s.components) == 4
+    assert np.all(np.diff(s.component_measures) <= 0)
+    missing = shp.convex_hull.difference(shp)
+    subs = [s.subdifferential(k) for k in range(4)]
+    for sub in subs:
+        assert sub.intersection(missing).area / sub.area > 0.8
+    # the four pieces are disjoint parts of the missing region, and one of them is the hole
+    hole = shapely.Polygon(shp.interiors[0])
+    assert sum(sub.intersection(hole).area / hole.area > 0.6 for sub in subs) == 1
+    assert shapely.union_all(subs).area == pytest.approx(sum(sub.area for sub in subs), rel=0.02)
