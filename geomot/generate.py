@@ -255,9 +255,11 @@ class PiecewiseLinearMap:
 
     Point location is a visibility walk (numba) from the start simplex of a bucket grid, with
     the points counting-sorted by bucket and closed-form barycentric transforms; no ``n x m``
-    array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells (2 shared,
-    heavily loaded cores): construction (dominated by the Delaunay triangulation) 1.1 x one
-    ``power_diagram`` call, ``sample(10^6)`` 0.3 x (``benchmarks/bench_singular.py``).
+    array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells, as ratios to
+    one ``power_diagram`` call in the same run (``benchmarks/bench_singular.py``, 2 shared
+    cores): construction (dominated by the Delaunay triangulation) 0.6 x, ``sample(10^6)``
+    0.15 x, ``PiecewiseLinearMap(res).sample(10^6)`` with its own ``singular_set`` 0.9 x (under
+    heavy load from other processes: 1.1 x, 0.3 x and 1.9 x).
 
     Parameters
     ----------
