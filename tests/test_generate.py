@@ -206,3 +206,33 @@ def test_sample_gives_up_with_a_clear_error():
     g = PiecewiseLinearMap(fake, singular=g0.singular)
     with pytest.raises(RuntimeError, match="accepted"):
         g.sample(10, seed=0, max_rounds=3)
+
+
+def test_outside_the_hull_is_the_discrete_map_convex_and_nonconvex_domains():
+    rng = np.random.default_rng(3)
+    for dom in (Domain.disk([0, 0], 1.0), Domain.polygon(shapes.annulus(0.3, 1.0))):
+        res = geomot.solve_ot(dom, rng.uniform(-1, 1, (300, 2)), tol=1e-6)
+        g = PiecewiseLinearMap(res, avoid_singular=False)
+        x = dom.sample(4000, seed=4)
+        hull = shapely.MultiPoint(g.centroids).convex_hull
+        out = ~shapely.contains_xy(hull, x[:, 0], x[:, 1])
+        assert out.sum() > 20
+        np.testing.assert_array_equal(g(x[out]), res.y[res.potential.index(x[out])])
+
+
+def test_three_d_point_location_matches_barycentric_brute_force():
+    res = cube_balls(800, 0)
+    g = PiecewiseLinearMap(res, avoid_singular=False)
+    x = res.domain.sample(300, seed=7)
+    tri = g.triangulation
+    # brute force: the simplex whose barycentric coordinates are all >= 0 (numpy solve per simplex)
+    v = g.centroids[tri.simplices]
+    A = np.transpose(v[:, :3] - v[:, 3:], (0, 2, 1))
+    inv = np.linalg.inv(A)
+    lam = np.einsum("sij,nsj->nsi", inv, x[:, None, :] - v[None, :, 3])
+    lam = np.concatenate([lam, 1 - lam.sum(-1, keepdims=True)], -1)
+    inside = (lam >= -1e-10).all(-1)
+    has = inside.any(1)
+    s = inside.argmax(1)
+    expect = np.einsum("nk,nkd->nd", lam[np.arange(len(x)), s], g.targets[tri.simplices[s]])
+    np.testing.assert_allclose(g(x)[has], expect[has], rtol=1e-9, atol=1e-9)
