@@ -55,7 +55,10 @@ root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "gen_api.py", "conf.py"]
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
-myst_heading_anchors = 3
+myst_heading_anchors = 3  # GitHub-style anchors for the links between pages
+
+# the pages link to each other in plain Markdown (readable on GitHub), without a toctree
+suppress_warnings = ["toc.not_included", "myst.header"]
 
 numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
