@@ -568,6 +568,14 @@ def _selected_facets(diagram, pairs, sel):
     geom = getattr(diagram, "_cell_geometry", None)
     if geom is None:
         return _selected_facets_generic(diagram, pairs, sel)
+    try:
+        return _selected_facets_fast(diagram, geom, sp, skey_sorted, order, n, d)
+    except (TypeError, ValueError, AttributeError, IndexError):  # kernel changed shape
+        return _selected_facets_generic(diagram, pairs, sel)
+
+
+def _selected_facets_fast(diagram, geom, sp, skey_sorted, order, n, d):
+    """Body of :func:`_selected_facets` with the diagram's cell-geometry kernel."""
     cells = np.unique(sp[:, 0])
     sign = np.asarray(diagram.domain.pieces.sign)
 

@@ -52,6 +52,9 @@ def solved(case, n, seed):
     if case == "cube_balls":
         y = ball_targets(n, seed, [(0, 0, -1.5), (0, 0, 1.5)])
         return geomot.solve_ot(Domain.box([0, 0, 0], [1, 1, 1]), y, tol=TOL)
+    if case == "ring_square":  # a non-convex source (a hole: several convex pieces)
+        y = np.random.default_rng(seed).uniform(-1, 1, (n, 2))
+        return geomot.solve_ot(Domain.polygon(shapes.annulus(0.3, 1.0)), y, tol=TOL)
     if case == "cube_ball":
         y = ball_targets(n, seed, [(0, 0, 0)])
         return geomot.solve_ot(Domain.box([0, 0, 0], [1, 1, 1]), y, tol=TOL)
@@ -306,7 +309,7 @@ def test_warnings():
     assert s.is_empty
 
 
-@pytest.mark.parametrize("case,n", [("half_disks", 1000), ("cube_balls", 600)])
+@pytest.mark.parametrize("case,n", [("half_disks", 1000), ("cube_balls", 600), ("ring_square", 500)])
 def test_selected_facets_match_the_diagram_facets(case, n):
     # the fast path (cells of the selected pairs only) gives the same pieces as diagram.facets()
     res = solved(case, n, 0)
