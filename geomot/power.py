@@ -480,50 +480,64 @@ class PowerDiagram:
             return meshes[0]
         return trimesh.util.concatenate(meshes)
 
-    def facets(self):
-        """Geometry of every facet of :attr:`pairs` inside the domain (:class:`FacetGeometry`).
+    def facets(self, pair_index=None):
+        """Geometry of the facets of :attr:`pairs` inside the domain (:class:`FacetGeometry`).
+
+        Parameters
+        ----------
+        pair_index : (k,) array_like of int, optional
+            Only these rows of :attr:`pairs` (default: all).  Only the cells ``i`` of the
+            selected pairs are clipped again, so a small selection is cheap.
 
         Facet pieces of the positive pieces of the domain are returned (for a mesh domain the
         signed cone decomposition is not a partition: use the facet measures instead).
         """
         d = self.dim
-        pair_lookup = {(int(a), int(b)): k for k, (a, b) in enumerate(self.pairs)}
-        cells = np.unique(self.pairs[:, 0]) if len(self.pairs) else np.zeros(0, dtype=np.int64)
+        pairs = self.pairs
+        m = len(pairs)
+        if pair_index is None:
+            sel = np.arange(m)
+        else:
+            sel = np.unique(np.asarray(pair_index, dtype=np.int64).ravel())
+            if sel.size and (sel[0] < 0 or sel[-1] >= m):
+                raise ValueError(f"pair_index must index the {m} pairs, got values outside [0, {m})")
+        n = self.n
+        keys = pairs[sel, 0] * n + pairs[sel, 1]  # sorted, since pairs are sorted
+        empty = FacetGeometry(_readonly(np.zeros(0, dtype=np.int64)),
+                              _readonly(np.zeros(1, dtype=np.int64)), _readonly(np.zeros((0, d))))
+        if sel.size == 0:
+            return empty
+        cells = np.unique(pairs[sel, 0])
         sign = self.domain.pieces.sign
-        pair_index = []
-        chunks = []
+
+        def lookup(i, j):
+            key = i * n + j
+            loc = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+            return (j > i) & (keys[loc] == key), sel[loc]
+
         if d == 2:
             owner, piece, ptr, pts, labels = self._cell_geometry(cells)
-            for k in range(len(owner)):
-                if sign[piece[k]] < 0:
-                    continue
-                i = int(owner[k])
-                a, b = ptr[k], ptr[k + 1]
-                m = b - a
-                for t in range(m):
-                    j = int(labels[a + t])
-                    if j > i and (i, j) in pair_lookup:
-                        p0 = pts[a + t]
-                        p1 = pts[a + (t + 1) % m]
-                        if np.linalg.norm(p1 - p0) > 0:
-                            pair_index.append(pair_lookup[(i, j)])
-                            chunks.append(np.vstack([p0, p1]))
-        else:
-            owner, piece, fptr, flab, vptr, pts = self._cell_geometry(cells)
-            for k in range(len(owner)):
-                if sign[piece[k]] < 0:
-                    continue
-                i = int(owner[k])
-                for f in range(fptr[k], fptr[k + 1]):
-                    j = int(flab[f])
-                    if j > i and (i, j) in pair_lookup:
-                        pair_index.append(pair_lookup[(i, j)])
-                        chunks.append(pts[vptr[f]:vptr[f + 1]])
-        counts = np.array([len(c) for c in chunks], dtype=np.int64)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        points = np.vstack(chunks) if chunks else np.zeros((0, d))
-        return FacetGeometry(_readonly(np.asarray(pair_index, dtype=np.int64)), _readonly(indptr),
-                             _readonly(points))
+            counts = np.diff(ptr)
+            poly = np.repeat(np.arange(counts.size), counts)
+            v = np.arange(ptr[-1])
+            nxt = v + 1
+            wrap = nxt == ptr[poly + 1]
+            nxt[wrap] = ptr[poly[wrap]]
+            hit, where = lookup(owner[poly], labels)
+            keep = hit & (sign[piece[poly]] > 0) & np.any(pts[nxt] != pts[v], axis=1)
+            segs = np.stack([pts[v[keep]], pts[nxt[keep]]], axis=1)
+            return FacetGeometry(_readonly(where[keep]),
+                                 _readonly(np.arange(0, 2 * len(segs) + 1, 2, dtype=np.int64)),
+                                 _readonly(segs.reshape(-1, 2)))
+        owner, piece, fptr, flab, vptr, pts = self._cell_geometry(cells)
+        counts = np.diff(fptr)
+        face_poly = np.repeat(np.arange(counts.size), counts)
+        hit, where = lookup(owner[face_poly], flab)
+        keep = np.flatnonzero(hit & (sign[piece[face_poly]] > 0))
+        nv = vptr[keep + 1] - vptr[keep]
+        vidx = np.repeat(vptr[keep], nv) + (np.arange(nv.sum()) - np.repeat(np.cumsum(nv) - nv, nv))
+        indptr = np.concatenate([[0], np.cumsum(nv)]).astype(np.int64)
+        return FacetGeometry(_readonly(where[keep]), _readonly(indptr), _readonly(pts[vidx]))
 
 
 # ----------------------------------------------------------------- construction

@@ -505,3 +505,21 @@ def test_regular_triangulation_is_delaunay_for_voronoi_weights():
     for i in range(300):
         assert sorted(ix[ip[i]:ip[i + 1]].tolist()) == tri.indices[tri.indptr[i]:tri.indptr[i + 1]].tolist()
     assert not tri.hidden.any() and tri.affine_dim == 2
+
+
+def test_facets_subset_matches_full():
+    rng = np.random.default_rng(22)
+    for d, dom in ((2, Domain.polygon(shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 1)], [[(0.4, 0.4), (0.6, 0.4), (0.5, 0.6)]]))), (3, UNIT3)):
+        y = rng.random((60, d))
+        pd = power_diagram(y, voronoi_h(y), dom)
+        full = pd.facets()
+        sub = rng.choice(len(pd.pairs), 10, replace=False)
+        part = pd.facets(sub)
+        assert set(part.pair_index.tolist()) <= set(sub.tolist())
+        for k in sub:
+            a = [part.points[part.indptr[t]:part.indptr[t + 1]] for t in np.flatnonzero(part.pair_index == k)]
+            b = [full.points[full.indptr[t]:full.indptr[t + 1]] for t in np.flatnonzero(full.pair_index == k)]
+            assert len(a) == len(b) >= 1
+            np.testing.assert_array_equal(np.vstack(a), np.vstack(b))
+        with pytest.raises(ValueError, match="pair_index"):
+            pd.facets([len(pd.pairs)])
