@@ -99,8 +99,10 @@ def _cmd_reproduce(args):
     unknown = [x for x in names if x not in figures.FIGURES]
     if unknown:
         raise UsageError(f"unknown figure name(s): {', '.join(unknown)} (known: {', '.join(figures.FIGURES)}, all)")
-    if args.n is not None and args.n < 16:
-        raise UsageError(f"--n must be at least 16, got {args.n}")
+    if args.n is not None:
+        small = [f"{x} needs n >= {figures.FIGURES[x].min_n}" for x in names if args.n < figures.FIGURES[x].min_n]
+        if small:
+            raise UsageError(f"--n {args.n} is too small to resolve the figure(s): {'; '.join(small)}")
     if args.mesh is not None and not Path(args.mesh).is_file():
         raise UsageError(f"mesh file not found: {args.mesh}")
     failed = []

@@ -43,7 +43,8 @@ def test_console_script_help():
     (["reproduce", "fig9"], "unknown figure name(s): fig9"),
     (["reproduce", "fig3", "nope", "--quick"], "nope"),
     (["reproduce"], "no figure name"),
-    (["reproduce", "fig3", "--n", "2"], "--n must be at least"),
+    (["reproduce", "fig3", "--n", "2"], "--n 2 is too small"),
+    (["reproduce", "fig4", "fig5", "--n", "500"], "fig5 needs n >= 1500"),
 ])
 def test_reproduce_errors_exit_2(argv, message, capsys, tmp_path):
     rc, out, err = run(capsys, *argv, "--out", str(tmp_path))

@@ -50,7 +50,7 @@ def test_registry_and_list():
     assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse"]
     for spec in figures.FIGURES.values():
         assert spec.description and callable(spec.make)
-        assert spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
+        assert spec.min_n <= spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
 
 
 def test_reproduce_unknown_name(tmp_path):
@@ -78,8 +78,8 @@ def test_fig2_pyvista_quick(tmp_path):
 def test_fig3_smaller_n_and_seed(tmp_path):
     paths = figures.make_fig3(tmp_path, quick=True, n=200, seed=np.random.default_rng(3))
     assert_real_image(paths[0])
-    with pytest.raises(ValueError, match="n must be"):
-        figures.make_fig3(tmp_path, quick=True, n=3)
+    with pytest.raises(ValueError, match="n must be at least 200 for fig3"):
+        figures.make_fig3(tmp_path, quick=True, n=150)
 
 
 @pytest.mark.skipif(not _bunny_available(), reason="the bunny mesh (../shared/data) is not available")
