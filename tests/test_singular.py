@@ -12,7 +12,7 @@ import geomot
 from geomot import shapes
 from geomot.domain import Domain
 from geomot.power import power_diagram
-from geomot.singular import (SingularSet, _selected_facets, _selected_facets_generic, default_threshold, emptiness_scores, local_spacing,
+from geomot.singular import (SingularSet, default_threshold, emptiness_scores, local_spacing,
                              singular_set)
 
 TOL = 1e-6  # solve tolerance: plenty for the geometry tested here
@@ -307,27 +307,6 @@ def test_warnings():
     with pytest.warns(RuntimeWarning, match="not convex"):
         s = singular_set(res, threshold=1e3)
     assert s.is_empty
-
-
-@pytest.mark.parametrize("case,n", [("half_disks", 1000), ("cube_balls", 600), ("ring_square", 500)])
-def test_selected_facets_match_the_diagram_facets(case, n):
-    # the fast path (cells of the selected pairs only) gives the same pieces as diagram.facets()
-    res = solved(case, n, 0)
-    pairs = np.asarray(res.diagram.pairs)
-    sel = np.random.default_rng(0).choice(len(pairs), 150, replace=False)
-    fast = _selected_facets(res.diagram, pairs, sel)
-    ref = _selected_facets_generic(res.diagram, pairs, sel)
-
-    def canon(owner, indptr, pts):
-        out = []
-        for k in range(owner.size):
-            p = pts[indptr[k]:indptr[k + 1]]
-            out.append((int(owner[k]), tuple(np.round(np.sort(p, axis=0).ravel(), 10))))
-        return sorted(out)
-
-    a, b = canon(*fast), canon(*ref)
-    assert len(a) == len(b) >= 150
-    assert a == b
 
 
 def test_notched_disk_components_cover_the_notches_and_the_hole():
