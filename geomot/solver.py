@@ -459,8 +459,12 @@ def _relative_error(masses, nu):
     return float(np.max(np.abs(masses - nu) / nu))
 
 
-def _diagram(y, h, domain):
-    """Power diagram at h, with (hull seconds, integration seconds)."""
+def _diagram(y, h, domain, reject_hidden=False):
+    """Power diagram at h, with (hull seconds, integration seconds).
+
+    With ``reject_hidden``, return ``(None, hull seconds, 0)`` without integrating when a
+    target is hidden (its cell is empty: a trial step the line search must reject anyway).
+    """
     from . import power
 
     t0 = time.perf_counter()
@@ -469,6 +473,8 @@ def _diagram(y, h, domain):
         return pd, 0.0, time.perf_counter() - t0
     tri = power._regular_triangulation(y, h - h.mean())
     t1 = time.perf_counter()
+    if reject_hidden and np.any(tri.hidden):
+        return None, t1 - t0, 0.0
     pd = power._power_diagram(y, h, domain, triangulation=tri)
     t2 = time.perf_counter()
     return pd, t1 - t0, t2 - t1
@@ -781,7 +787,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
                 ht = h + alpha * d
                 ta = time.perf_counter()
                 try:
-                    pdt, th, ti = _diagram(y, ht, domain)
+                    pdt, th, ti = _diagram(y, ht, domain, reject_hidden=True)
                 except (RuntimeError, ValueError):
                     pdt = None
                 if pdt is not None:
