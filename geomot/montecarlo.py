@@ -244,6 +244,39 @@ def noise_level(nu, n_samples):
     return float(np.max(np.sqrt(nu * (1.0 - nu) / n_samples) / nu))
 
 
+def _matched_sites(x, y):
+    """Sites ``z = mean(x) + s (y - mean(y))`` (and ``s``) matching the targets to a source sample.
+
+    ``s`` is 0.9 times the smallest per-axis ratio of standard deviations, so the cloud of
+    sites fits the source's narrowest direction (a site inside a convex source owns a non-empty
+    Voronoi cell).  ``s = 0`` when the targets are all equal.
+    """
+    sx = x.std(axis=0)
+    sy = y.std(axis=0)
+    ok = sy > 0
+    if not np.any(ok) or not np.any(sx[ok] > 0):
+        return None, 0.0
+    s = 0.9 * float(np.min(sx[ok] / sy[ok]))  # 0.9: keep the extreme sites inside
+    if not s > 0:
+        return None, 0.0
+    return x.mean(axis=0) + s * (y - y.mean(axis=0)), s
+
+
+def _default_h0(domain, y, rng, m):
+    """Heights whose cells are the Voronoi cells of the targets moved onto the source.
+
+    With the sites :math:`z_i = \\bar x + s (y_i - \\bar y)` of :func:`_matched_sites`,
+    :math:`-|x - z_i|^2/2 = s \\langle x, y_i\\rangle - |z_i|^2/2 +` (terms independent of
+    i), so :math:`h_i = -|z_i|^2 / (2 s)` makes the cells of the :math:`y_i` the Voronoi
+    cells of the :math:`z_i`: no cell starts far from a share of the mass.
+    """
+    x = np.asarray(domain.sample(m, seed=rng), dtype=np.float64)
+    z, s = _matched_sites(x, y)
+    if z is None:
+        return np.zeros(y.shape[0])
+    return -np.sum(z**2, axis=1) / (2.0 * s)
+
+
 def _default_lr(domain, y):
     b = np.asarray(domain.bounds, dtype=np.float64).reshape(2, -1)
     diam = float(np.linalg.norm(b[1] - b[0]))
@@ -287,7 +320,9 @@ def solve_montecarlo(
     max_iter : int
         Largest number of batches; if reached, ``converged=False`` and a ``RuntimeWarning``.
     h0 : (n,) array_like, optional
-        Starting heights (default 0, the Voronoi diagram of the targets).
+        Starting heights.  Default: the Voronoi diagram of the targets moved onto the
+        source by a similarity (matching the mean and, in the narrowest direction, the
+        spread of a sample of the domain), so that no cell starts far from its share.
     seed : None, int or numpy.random.Generator
         Seeds the samples: same seed, same run.
     backend : {"numpy", "numba", "cupy"}
@@ -350,10 +385,11 @@ def solve_montecarlo(
     tol = as_positive_float(tol, "tol")
     max_iter = as_positive_int(max_iter, "max_iter")
     n_samples = as_positive_int(n_samples, "n_samples")
-    h = np.zeros(n) if h0 is None else as_vector(h0, "h0", n=n)
-    h = h - h.mean()
+    h0 = None if h0 is None else as_vector(h0, "h0", n=n)
     lr = _default_lr(domain, y) if lr is None else as_positive_float(lr, "lr")
     rng = as_rng(seed)
+    h = _default_h0(domain, y, rng, min(n_samples, 10_000)) if h0 is None else h0
+    h = h - h.mean()
     name = _check_backend(backend)
     budget = _backend._as_budget(memory_budget)
     if client is not None:

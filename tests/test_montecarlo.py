@@ -287,3 +287,28 @@ def test_twenty_dimensional_cube_to_corners():
                            backend="numba")
     assert run.converged
     np.testing.assert_allclose(run.h, np.zeros(2 * d), atol=0.1)
+
+
+def test_default_start_is_the_voronoi_diagram_of_the_matched_targets():
+    from geomot.montecarlo import _default_h0, _matched_sites
+
+    box = geomot.Domain.box([0, 0], [2, 1])
+    y = np.random.default_rng(15).random((30, 2)) * 5 + 10  # far from the source
+    h0 = _default_h0(box, y, np.random.default_rng(16), 5000)
+    # the same sample gives the sites: the cells of (y, h0) are their Voronoi cells
+    xs = box.sample(5000, seed=np.random.default_rng(16))
+    z, s = _matched_sites(xs, y)
+    np.testing.assert_allclose(s, 0.9 * xs[:, 1].std() / y[:, 1].std(), rtol=1e-14)  # narrowest axis
+    assert box.contains(z).all()
+    x = box.sample(3000, seed=17)
+    voronoi = np.argmin(np.sum((x[:, None, :] - z[None]) ** 2, axis=2), axis=1)
+    np.testing.assert_array_equal(np.argmax(x @ y.T + h0, axis=1), voronoi)
+    assert _matched_sites(xs, np.ones((4, 2)))[0] is None
+    # every cell starts with mass, unlike h = 0 (only the hull corners of y own cells)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        default = solve_montecarlo(box, y, seed=18, max_iter=1, n_samples=20000, tol=0.2)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        flat = solve_montecarlo(box, y, seed=18, max_iter=1, n_samples=20000, tol=0.2, h0=np.zeros(30))
+    assert np.all(default.masses > 0)
+    assert np.sum(flat.masses == 0) >= 15
+    assert default.history[0] < 0.5 * flat.history[0]
