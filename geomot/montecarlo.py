@@ -388,12 +388,12 @@ def solve_montecarlo(
     h0 = None if h0 is None else as_vector(h0, "h0", n=n)
     lr = _default_lr(domain, y) if lr is None else as_positive_float(lr, "lr")
     rng = as_rng(seed)
-    h = _default_h0(domain, y, rng, min(n_samples, 10_000)) if h0 is None else h0
-    h = h - h.mean()
     name = _check_backend(backend)
     budget = _backend._as_budget(memory_budget)
     if client is not None:
         _require_distributed(client)
+    h = _default_h0(domain, y, rng, min(n_samples, 10_000)) if h0 is None else h0
+    h = h - h.mean()
 
     floor = noise_level(nu, n_samples)
     if tol < floor:
