@@ -44,6 +44,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
+from numba import njit
 
 from ._tol import scale_of, tol as _tolerances
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector
@@ -554,99 +555,87 @@ def _nested_dissection(y, H, leaf=64):
     import scipy.sparse as sps
 
     H = sps.csr_matrix(H)
-    return _nd_kernel()(np.ascontiguousarray(y, dtype=np.float64), H.indptr.astype(np.int64),
-                        H.indices.astype(np.int64), int(leaf))
+    return _nd_kernel(np.ascontiguousarray(y, dtype=np.float64), H.indptr.astype(np.int64),
+                      H.indices.astype(np.int64), int(leaf))
 
 
-_ND_KERNEL = None
-
-
-def _nd_kernel():
-    """The numba kernel of :func:`_nested_dissection`, compiled on first use."""
-    global _ND_KERNEL
-    if _ND_KERNEL is not None:
-        return _ND_KERNEL
-    from numba import njit
-
-    @njit(cache=True)
-    def nd(y, indptr, indices, leaf):  # pragma: no cover - compiled
-        n, d = y.shape
-        perm = np.arange(n)
-        mark = np.zeros(n, dtype=np.int8)
-        buf = np.empty(n, dtype=np.int64)
-        stack_s = np.empty(2 * 64 + 2 * n // max(leaf, 1) + 8, dtype=np.int64)
-        stack_m = np.empty_like(stack_s)
-        top = 0
-        stack_s[0] = 0
-        stack_m[0] = n
-        top = 1
-        while top > 0:
-            top -= 1
-            s = stack_s[top]
-            m = stack_m[top]
-            if m <= leaf:
-                continue
-            seg = perm[s:s + m]
-            best, axis = -1.0, 0
-            for a in range(d):
-                lo, hi = np.inf, -np.inf
-                for k in range(m):
-                    v = y[seg[k], a]
-                    lo = min(lo, v)
-                    hi = max(hi, v)
-                if hi - lo > best:
-                    best, axis = hi - lo, a
-            vals = np.empty(m)
+@njit(cache=True)
+def _nd_kernel(y, indptr, indices, leaf):  # pragma: no cover - compiled
+    """Numba kernel of :func:`_nested_dissection` (in-place partition of a work permutation)."""
+    n, d = y.shape
+    perm = np.arange(n)
+    mark = np.zeros(n, dtype=np.int8)
+    buf = np.empty(n, dtype=np.int64)
+    stack_s = np.empty(2 * 64 + 2 * n // max(leaf, 1) + 8, dtype=np.int64)
+    stack_m = np.empty_like(stack_s)
+    top = 0
+    stack_s[0] = 0
+    stack_m[0] = n
+    top = 1
+    while top > 0:
+        top -= 1
+        s = stack_s[top]
+        m = stack_m[top]
+        if m <= max(leaf, 1):
+            continue
+        seg = perm[s:s + m]
+        best, axis = -1.0, 0
+        for a in range(d):
+            lo, hi = np.inf, -np.inf
             for k in range(m):
-                vals[k] = y[seg[k], axis]
-            o = np.argsort(vals)
-            half = m // 2
-            for k in range(m):
-                mark[seg[o[k]]] = 1 if k < half else 2
-            nl, nr, ns = 0, 0, 0
-            # buf[s + ...]: left non-separators first; right ones and separators after
-            right = np.empty(m - half, dtype=np.int64)
-            sep = np.empty(half, dtype=np.int64)
-            for k in range(m):
-                v = seg[o[k]]
-                if k < half:
-                    is_sep = False
-                    for q in range(indptr[v], indptr[v + 1]):
-                        if mark[indices[q]] == 2:
-                            is_sep = True
-                            break
-                    if is_sep:
-                        sep[ns] = v
-                        ns += 1
-                    else:
-                        buf[nl] = v
-                        nl += 1
+                v = y[seg[k], a]
+                lo = min(lo, v)
+                hi = max(hi, v)
+            if hi - lo > best:
+                best, axis = hi - lo, a
+        vals = np.empty(m)
+        for k in range(m):
+            vals[k] = y[seg[k], axis]
+        o = np.argsort(vals)
+        half = m // 2
+        for k in range(m):
+            mark[seg[o[k]]] = 1 if k < half else 2
+        nl, nr, ns = 0, 0, 0
+        # buf[s + ...]: left non-separators first; right ones and separators after
+        right = np.empty(m - half, dtype=np.int64)
+        sep = np.empty(half, dtype=np.int64)
+        for k in range(m):
+            v = seg[o[k]]
+            if k < half:
+                is_sep = False
+                for q in range(indptr[v], indptr[v + 1]):
+                    if mark[indices[q]] == 2:
+                        is_sep = True
+                        break
+                if is_sep:
+                    sep[ns] = v
+                    ns += 1
                 else:
-                    right[nr] = v
-                    nr += 1
-            for k in range(m):
-                mark[seg[k]] = 0
-            for k in range(nl):
-                perm[s + k] = buf[k]
-            for k in range(nr):
-                perm[s + nl + k] = right[k]
-            for k in range(ns):
-                perm[s + nl + nr + k] = sep[k]
-            if top + 2 > stack_s.shape[0]:  # cannot happen: depth-first, one pending per level
-                grown_s = np.empty(2 * stack_s.shape[0], dtype=np.int64)
-                grown_m = np.empty(2 * stack_s.shape[0], dtype=np.int64)
-                grown_s[:top] = stack_s[:top]
-                grown_m[:top] = stack_m[:top]
-                stack_s, stack_m = grown_s, grown_m
-            stack_s[top] = s
-            stack_m[top] = nl
-            stack_s[top + 1] = s + nl
-            stack_m[top + 1] = nr
-            top += 2
-        return perm
-
-    _ND_KERNEL = nd
-    return nd
+                    buf[nl] = v
+                    nl += 1
+            else:
+                right[nr] = v
+                nr += 1
+        for k in range(m):
+            mark[seg[k]] = 0
+        for k in range(nl):
+            perm[s + k] = buf[k]
+        for k in range(nr):
+            perm[s + nl + k] = right[k]
+        for k in range(ns):
+            perm[s + nl + nr + k] = sep[k]
+        if top + 2 > stack_s.shape[0]:  # cannot happen: depth-first, one pending per level
+            grown_s = np.empty(2 * stack_s.shape[0], dtype=np.int64)
+            grown_m = np.empty(2 * stack_s.shape[0], dtype=np.int64)
+            grown_s[:top] = stack_s[:top]
+            grown_m[:top] = stack_m[:top]
+            stack_s, stack_m = grown_s, grown_m
+        stack_s[top] = s
+        stack_m[top] = nl
+        stack_s[top + 1] = s + nl
+        stack_m[top + 1] = nr
+        top += 2
+    return perm
 
 
 def _solve_laplacian(H, rhs, solver, rtol, order=None):
