@@ -555,7 +555,8 @@ def _nested_dissection(y, H, leaf=64):
     import scipy.sparse as sps
 
     H = sps.csr_matrix(H)
-    return _nd_kernel(np.ascontiguousarray(y, dtype=np.float64), H.indptr.astype(np.int64),
+    # fresh writable C arrays: one numba specialisation (read-only arrays would compile another)
+    return _nd_kernel(np.array(y, dtype=np.float64, order="C", copy=True), H.indptr.astype(np.int64),
                       H.indices.astype(np.int64), int(leaf))
 
 
