@@ -25,9 +25,14 @@ _EXPORTS = {
     "SingularSet": "singular",
     "PiecewiseLinearMap": "generate",
     "get_backend": "_backend",
+    "BackendUnavailableError": "_backend",
+    "FacetGeometry": "power",
+    "MonteCarloRun": "montecarlo",
     "shapes": None,
     "plot": None,
     "plot3d": None,
+    "figures": None,
+    "generate": None,
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
