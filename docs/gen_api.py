@@ -321,13 +321,15 @@ def build():
             if obj is None:
                 body += [f"### `{n}`", "", f"*(not found in {modname})*", ""]
                 continue
-            qual = f"geomot.{n}" if modname == "geomot" else f"{modname}.{n}"
-            qual = qual.replace("geomot._backend.get_backend", "geomot.get_backend")
+            # the public spelling: geomot.NAME when the package exports this very object
+            exported = n in geomot.__all__ and getattr(geomot, n, None) is obj
+            qual = f"geomot.{n}" if modname == "geomot" or exported else f"{modname}.{n}"
             body += document(qual, obj)
-            if modname == "geomot" or qual.startswith("geomot.") and qual.count(".") == 1:
+            if exported or modname == "geomot":
                 documented.add(n)
     missing = [n for n in geomot.__all__
-               if n not in documented and n not in ("__version__", "shapes", "plot", "plot3d")]
+               if n not in documented and n != "__version__"
+               and not inspect.ismodule(getattr(geomot, n, None))]
     if missing:
         body += ["## Other names", ""]
         for n in missing:
