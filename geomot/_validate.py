@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float"]
+__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly"]
 
 
 def as_points(x, name, dim=None, min_rows=1):
@@ -73,3 +73,10 @@ def as_positive_float(x, name, allow_zero=False):
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {x!r}")
     return v
+
+
+def readonly(a, dtype=None, copy=False):
+    """``a`` as a C-contiguous array marked read-only (a copy when ``copy`` or a cast needs one)."""
+    a = np.array(a, dtype=dtype, copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
+    a.flags.writeable = False
+    return a

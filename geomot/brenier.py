@@ -47,7 +47,7 @@ import numpy as np
 
 from . import _backend
 from ._tol import tol as _tol
-from ._validate import as_points, as_positive_int, as_vector
+from ._validate import as_points, as_positive_int, as_vector, readonly
 
 __all__ = ["BrenierPotential"]
 
@@ -65,10 +65,6 @@ AUTO_BRUTE_PAIRS = 2 * 10**7
 _METHODS = ("auto", "walk", "kdtree", "brute")
 
 
-def _readonly(a):
-    a = np.ascontiguousarray(a)
-    a.flags.writeable = False
-    return a
 
 
 # --------------------------------------------------------------------------------------
@@ -520,8 +516,8 @@ class BrenierPotential:
         h = as_vector(self.h, "h", n=y.shape[0])
         be = _backend.get_backend(name=self.backend)
         budget = _backend._as_budget(self.memory_budget)
-        object.__setattr__(self, "y", _readonly(y))
-        object.__setattr__(self, "h", _readonly(h))
+        object.__setattr__(self, "y", readonly(y))
+        object.__setattr__(self, "h", readonly(h))
         object.__setattr__(self, "backend", be.name)
         object.__setattr__(self, "memory_budget", budget)
 
@@ -647,7 +643,7 @@ class BrenierPotential:
         Their cell ``{x in R^d : <x, y_i> + h_i >= <x, y_j> + h_j for all j}`` has empty
         interior: they receive no mass whatever the source.
         """
-        return _readonly(~self._envelope.vertex)
+        return readonly(~self._envelope.vertex)
 
     def legendre(self, z=None):
         """The Legendre dual :math:`u^*(z) = \\sup_{x \\in \\mathbb{R}^d} \\langle x, z\\rangle - u(x)`.
@@ -709,7 +705,7 @@ class BrenierPotential:
         t = -np.asarray(self.h)
         g = env(np.asarray(self.y))
         g = np.minimum(np.where(np.isfinite(g), g, t), t)
-        return _readonly(np.where(env.vertex, t, g))
+        return readonly(np.where(env.vertex, t, g))
 
     @functools.cached_property
     def _target_rows(self):

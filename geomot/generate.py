@@ -12,20 +12,10 @@ from scipy.sparse import csr_matrix
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng
+from .singular import _diagram_of
 
 __all__ = ["PiecewiseLinearMap", "ContinuousMap", "continuous_map", "off_support_fraction",
            "mode_balance"]
-
-
-def _diagram_of(res):
-    if hasattr(res, "pairs") and hasattr(res, "facets"):
-        return res
-    diagram = getattr(res, "diagram", None)
-    if diagram is None:
-        raise ValueError(
-            "res must be an exact OTResult (with .diagram) or a PowerDiagram; "
-            f"got {type(res).__name__} without a power diagram")
-    return diagram
 
 
 def _cells_and_targets(res):

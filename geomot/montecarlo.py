@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _backend
-from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector
+from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, readonly
 
 __all__ = ["MonteCarloRun", "estimate_masses", "count_cells", "solve_montecarlo", "noise_level"]
 
@@ -52,10 +52,8 @@ PLATEAU_DECREASE = 0.9
 MIN_LR_FACTOR = 1e-3
 
 
-def _readonly(a):
-    a = np.array(a, dtype=np.float64, copy=True)
-    a.flags.writeable = False
-    return a
+def _readonly(a, dtype=np.float64):
+    return readonly(a, dtype=dtype, copy=True)
 
 
 @dataclass(frozen=True)

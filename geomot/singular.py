@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ._tol import scale_of
-from ._validate import as_positive_float, as_positive_int
+from ._validate import as_positive_float, as_positive_int, readonly
 
 __all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "default_threshold"]
 
@@ -29,10 +29,6 @@ DEFAULT_NEIGHBORS = 16
 DEFAULT_PROBES = 9
 
 
-def _readonly(a):
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,7 +124,7 @@ class SingularSet:
         yj = self.y[self.pairs[:, 1]]
         num = 1.0 + np.einsum("ij,ij->i", yi, yj)
         den = np.sqrt((1.0 + np.einsum("ij,ij->i", yi, yi)) * (1.0 + np.einsum("ij,ij->i", yj, yj)))
-        return _readonly(np.arccos(np.clip(num / den, -1.0, 1.0)))
+        return readonly(np.arccos(np.clip(num / den, -1.0, 1.0)))
 
     def component_targets(self, k, around=True):
         """(t,) sorted unique target indices around component ``k``.
@@ -486,12 +482,12 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
     empty2 = np.zeros((0, 2, d))
     if k == 0:
         return SingularSet(
-            pairs=_readonly(np.zeros((0, 2), np.int64)), jumps=_readonly(np.zeros(0)),
-            scores=_readonly(np.zeros(0)), threshold=float(tau), segments=_readonly(empty2),
-            segment_pair=_readonly(np.zeros(0, np.int64)), polygons=[],
-            polygon_pair=_readonly(np.zeros(0, np.int64)), components=[],
-            component_measures=_readonly(np.zeros(0)), facet_measures=_readonly(np.zeros(0)),
-            y=_readonly(y.copy()), local_scale=_readonly(ell))
+            pairs=readonly(np.zeros((0, 2), np.int64)), jumps=readonly(np.zeros(0)),
+            scores=readonly(np.zeros(0)), threshold=float(tau), segments=readonly(empty2),
+            segment_pair=readonly(np.zeros(0, np.int64)), polygons=[],
+            polygon_pair=readonly(np.zeros(0, np.int64)), components=[],
+            component_measures=readonly(np.zeros(0)), facet_measures=readonly(np.zeros(0)),
+            y=readonly(y.copy()), local_scale=readonly(ell))
 
     n = y.shape[0]
     ones = np.ones(2 * pairs.shape[0], dtype=np.int8)
@@ -525,7 +521,7 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
     new_pos[order] = np.arange(k)
     lab_sorted = lab[order]
     bounds = np.searchsorted(lab_sorted, np.arange(ncomp + 1))
-    components = [_readonly(np.arange(bounds[c], bounds[c + 1], dtype=np.int64))
+    components = [readonly(np.arange(bounds[c], bounds[c + 1], dtype=np.int64))
                   for c in range(ncomp)]
 
     owner_sorted = new_pos[piece_pair[pieces]]
@@ -540,15 +536,15 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
     else:
         segs = np.zeros((0, 2, d))
         segment_pair = np.zeros(0, np.int64)
-        polygons = [_readonly(pts[indptr[p]:indptr[p + 1]].copy()) for p in pieces]
+        polygons = [readonly(pts[indptr[p]:indptr[p + 1]].copy()) for p in pieces]
         polygon_pair = owner_sorted
     sel = sel[order]
     return SingularSet(
-        pairs=_readonly(pairs[sel]), jumps=_readonly(jumps_all[sel]), scores=_readonly(sc[order]),
-        threshold=float(tau), segments=_readonly(segs), segment_pair=_readonly(segment_pair),
-        polygons=polygons, polygon_pair=_readonly(polygon_pair), components=components,
-        component_measures=_readonly(cmeas[corder]), facet_measures=_readonly(fmeas[order]),
-        y=_readonly(y.copy()), local_scale=_readonly(ell), _adjacency=adjacency)
+        pairs=readonly(pairs[sel]), jumps=readonly(jumps_all[sel]), scores=readonly(sc[order]),
+        threshold=float(tau), segments=readonly(segs), segment_pair=readonly(segment_pair),
+        polygons=polygons, polygon_pair=readonly(polygon_pair), components=components,
+        component_measures=readonly(cmeas[corder]), facet_measures=readonly(fmeas[order]),
+        y=readonly(y.copy()), local_scale=readonly(ell), _adjacency=adjacency)
 
 
 def _selected_facets(diagram, pairs, sel):

@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from ._tol import scale_of, tol as _tolerances
-from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector
+from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, readonly
 from .domain import Domain
 
 __all__ = ["solve_ot", "OTResult", "load"]
@@ -69,9 +69,7 @@ _TIMING_KEYS = ("hull", "integration", "assembly", "linear_solve", "backtracking
 
 
 def _readonly(a, dtype=np.float64):
-    a = np.array(a, dtype=dtype, copy=True)
-    a.flags.writeable = False
-    return a
+    return readonly(a, dtype=dtype, copy=True)
 
 
 # ----------------------------------------------------------------------------------- result
