@@ -37,16 +37,12 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from . import _clip
 from ._tol import scale_of, tol
-from ._validate import as_points, as_vector
+from ._validate import as_points, as_vector, readonly
 from .domain import Domain
 
 __all__ = ["power_diagram", "PowerDiagram", "FacetGeometry", "regular_triangulation"]
 
 
-def _readonly(a):
-    a = np.ascontiguousarray(a)
-    a.flags.writeable = False
-    return a
 
 
 # ----------------------------------------------------------------- combinatorics
@@ -301,7 +297,7 @@ class FacetGeometry:
         """(s, 2, 2) array: the facet pieces of a 2D diagram as segments."""
         if self.points.shape[1] != 2:
             raise ValueError("segments are defined for 2D diagrams; use polygons in 3D")
-        return _readonly(self.points.reshape(-1, 2, 2))
+        return readonly(self.points.reshape(-1, 2, 2))
 
     @property
     def polygons(self):
@@ -356,7 +352,7 @@ class PowerDiagram:
     @cached_property
     def empty(self):
         """(n,) bool: cells of zero source mass inside the domain."""
-        return _readonly(~(self.masses > 0))
+        return readonly(~(self.masses > 0))
 
     @cached_property
     def centroids(self):
@@ -365,7 +361,7 @@ class PowerDiagram:
             mass_abs = self.masses * self.domain.total_mass
             c = self._moments / mass_abs[:, None]
         c[self.empty] = np.nan
-        return _readonly(c)
+        return readonly(c)
 
     @cached_property
     def _pair_slots(self):
@@ -385,17 +381,17 @@ class PowerDiagram:
     def pairs(self):
         """(m, 2) int64, i < j: adjacent cells sharing a facet of positive measure in the domain."""
         _, r, c = self._pair_slots
-        return _readonly(np.column_stack([r, c]).astype(np.int64))
+        return readonly(np.column_stack([r, c]).astype(np.int64))
 
     @cached_property
     def facet_measures(self):
         """(m,): length (2D) or area (3D) of the facet of each pair inside the domain."""
-        return _readonly(self._slot_measure[self._pair_slots[0]])
+        return readonly(self._slot_measure[self._pair_slots[0]])
 
     @cached_property
     def facet_masses(self):
         """(m,): :math:`\\int_{W_i \\cap W_j} \\rho\\, d\\sigma` divided by the total source mass."""
-        return _readonly(self._slot_mass[self._pair_slots[0]] / self.domain.total_mass)
+        return readonly(self._slot_mass[self._pair_slots[0]] / self.domain.total_mass)
 
     def hessian(self):
         """Jacobian of the masses with respect to h, as a ``scipy.sparse.csr_matrix`` (n, n).
@@ -503,8 +499,8 @@ class PowerDiagram:
                 raise ValueError(f"pair_index must index the {m} pairs, got values outside [0, {m})")
         n = self.n
         keys = pairs[sel, 0] * n + pairs[sel, 1]  # sorted, since pairs are sorted
-        empty = FacetGeometry(_readonly(np.zeros(0, dtype=np.int64)),
-                              _readonly(np.zeros(1, dtype=np.int64)), _readonly(np.zeros((0, d))))
+        empty = FacetGeometry(readonly(np.zeros(0, dtype=np.int64)),
+                              readonly(np.zeros(1, dtype=np.int64)), readonly(np.zeros((0, d))))
         if sel.size == 0:
             return empty
         cells = np.unique(pairs[sel, 0])
@@ -526,9 +522,9 @@ class PowerDiagram:
             hit, where = lookup(owner[poly], labels)
             keep = hit & (sign[piece[poly]] > 0) & np.any(pts[nxt] != pts[v], axis=1)
             segs = np.stack([pts[v[keep]], pts[nxt[keep]]], axis=1)
-            return FacetGeometry(_readonly(where[keep]),
-                                 _readonly(np.arange(0, 2 * len(segs) + 1, 2, dtype=np.int64)),
-                                 _readonly(segs.reshape(-1, 2)))
+            return FacetGeometry(readonly(where[keep]),
+                                 readonly(np.arange(0, 2 * len(segs) + 1, 2, dtype=np.int64)),
+                                 readonly(segs.reshape(-1, 2)))
         owner, piece, fptr, flab, vptr, pts = self._cell_geometry(cells)
         counts = np.diff(fptr)
         face_poly = np.repeat(np.arange(counts.size), counts)
@@ -537,7 +533,7 @@ class PowerDiagram:
         nv = vptr[keep + 1] - vptr[keep]
         vidx = np.repeat(vptr[keep], nv) + (np.arange(nv.sum()) - np.repeat(np.cumsum(nv) - nv, nv))
         indptr = np.concatenate([[0], np.cumsum(nv)]).astype(np.int64)
-        return FacetGeometry(_readonly(where[keep]), _readonly(indptr), _readonly(pts[vidx]))
+        return FacetGeometry(readonly(where[keep]), readonly(indptr), readonly(pts[vidx]))
 
 
 # ----------------------------------------------------------------- construction
@@ -595,8 +591,12 @@ def power_diagram(y, h, domain):
         raise ValueError(f"exact power diagrams need a 2D or 3D domain, got dimension {domain.dim}")
     y = as_points(y, "y", dim=domain.dim)
     h = as_vector(h, "h", n=y.shape[0])
-    _check_duplicates(y)
-    return _power_diagram(y, h, domain)
+    tri = _regular_triangulation(y, h - h.mean())
+    if tri.hidden.any():
+        # two coinciding targets cannot both be vertices of the lifted hull: duplicates
+        # always leave a hidden target, so the (costly) check is needed only then
+        _check_duplicates(y)
+    return _power_diagram(y, h, domain, tri)
 
 
 def _power_diagram(y, h, domain, triangulation=None):
@@ -628,8 +628,8 @@ def _power_diagram(y, h, domain, triangulation=None):
     total = domain.total_mass
     masses = mass / total
     return PowerDiagram(
-        y=_readonly(y), h=_readonly(h), domain=domain, volumes=_readonly(vol),
-        masses=_readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
+        y=readonly(y), h=readonly(h), domain=domain, volumes=readonly(vol),
+        masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps)
 
 
