@@ -344,6 +344,11 @@ class PowerDiagram:
     def n(self):
         return self.y.shape[0]
 
+    def __repr__(self):
+        return (f"PowerDiagram(n={self.n}, dim={self.dim}, domain={self.domain.kind}, "
+                f"empty={int(self.empty.sum())}, hidden={int(self.hidden.sum())}, "
+                f"volume={self.volumes.sum():.6g})")
+
     @property
     def hidden(self):
         """(n,) bool: targets that are not on the lower hull of the lifted points."""
@@ -485,9 +490,12 @@ class PowerDiagram:
             Only these rows of :attr:`pairs` (default: all).  Only the cells ``i`` of the
             selected pairs are clipped again, so a small selection is cheap.
 
-        Facet pieces of the positive pieces of the domain are returned (for a mesh domain the
-        signed cone decomposition is not a partition: use the facet measures instead).
+        Raises ``ValueError`` on a mesh domain: its signed cone decomposition is not a
+        partition, so the pieces' facets overlap (the facet *measures* are exact there).
         """
+        if self.domain.kind == "mesh":
+            raise ValueError("facet geometry is not available on a mesh domain (its signed cone "
+                             "decomposition is not a partition); facet_measures are exact")
         d = self.dim
         pairs = self.pairs
         m = len(pairs)

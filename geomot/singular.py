@@ -97,6 +97,10 @@ class SingularSet:
     def __len__(self):
         return int(self.pairs.shape[0])
 
+    def __repr__(self):
+        return (f"SingularSet(dim={self.dim}, pairs={len(self)}, components={len(self.components)}, "
+                f"threshold={self.threshold:.3g})")
+
     @property
     def dim(self):
         """Dimension of the source / target space."""

@@ -523,3 +523,16 @@ def test_facets_subset_matches_full():
             np.testing.assert_array_equal(np.vstack(a), np.vstack(b))
         with pytest.raises(ValueError, match="pair_index"):
             pd.facets([len(pd.pairs)])
+
+
+def test_mesh_domain_cell_is_exact_intersection_and_facets_refuse():
+    import trimesh
+
+    torus = Domain.mesh(trimesh.creation.annulus(0.5, 1.0, 1.0, sections=16))
+    rng = np.random.default_rng(23)
+    y = rng.random((12, 3)) * 2 - 1
+    pd = power_diagram(y, voronoi_h(y), torus)
+    i = int(np.argmax(pd.volumes))
+    np.testing.assert_allclose(pd.cell(i).volume, pd.volumes[i], rtol=1e-8)
+    with pytest.raises(ValueError, match="mesh domain"):
+        pd.facets()
