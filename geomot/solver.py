@@ -17,7 +17,11 @@ of the adjacency graph) and takes :math:`h^{k+1} = h^k + \\alpha d^k` with the f
 :math:`\\alpha \\in \\{1, \\tfrac12, \\tfrac14, \\dots\\}` such that
 
 .. math:: \\min_i G_i(h^k + \\alpha d^k) \\ge \\varepsilon_0 \\quad\\text{and}\\quad
-          \\|G(h^k + \\alpha d^k) - \\nu\\| \\le (1 - \\tfrac{\\alpha}{2}) \\|G(h^k) - \\nu\\| .
+          \\|(G(h^k + \\alpha d^k) - \\nu)/\\nu\\| \\le (1 - \\tfrac{\\alpha}{2}) \\|(G(h^k) - \\nu)/\\nu\\| .
+
+The decrease is measured on the error relative to :math:`\\nu` (componentwise division): with
+the plain norm a cell far lighter than the others stalls.  A trial step that already meets the
+stopping test is accepted.
 
 It stops when :math:`\\max_i |G_i(h) - \\nu_i| / \\nu_i \\le` ``tol``.
 
@@ -402,15 +406,16 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
     -----
     The cells are :math:`W_i(h) = \\{x : \\langle x, y_i\\rangle + h_i \\ge \\langle x, y_j\\rangle
     + h_j\\ \\forall j\\}` and Newton solves :math:`\\mu(W_i(h)) = \\nu_i` with the damped steps
-    of Kitagawa-Mérigot-Thibert (module docstring).  The default start shrinks the targets into
-    a ball :math:`B(c, r)` inside the support of the source:
+    of Kitagawa-Mérigot-Thibert (module docstring).  The start is the first without an empty
+    cell among: the warm start ``h0``, the plain Voronoi heights :math:`h_i = -|y_i|^2/2`, the
+    targets fitted affinely into the domain's bounding box, and the targets shrunk into a ball
+    :math:`B(c, r)` inside the support of the source (which always works):
     :math:`z_i = c + s (y_i - \\bar y)`, :math:`s = 0.9\\, r / R`, :math:`R = \\max_i |y_i - \\bar y|`,
     whose Voronoi cells are all non-empty; the heights
 
     .. math:: h^0_i = -\\langle c, y_i\\rangle - \\tfrac{s}{2} |y_i - \\bar y|^2
 
-    give exactly that diagram (the plain Voronoi start :math:`h_i = -|y_i|^2/2` is used instead
-    when none of its cells is empty).
+    give exactly that diagram.
 
     References
     ----------
