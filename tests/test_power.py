@@ -536,3 +536,19 @@ def test_mesh_domain_cell_is_exact_intersection_and_facets_refuse():
     np.testing.assert_allclose(pd.cell(i).volume, pd.volumes[i], rtol=1e-8)
     with pytest.raises(ValueError, match="mesh domain"):
         pd.facets()
+
+
+def test_hessian_kernel_matches_coo_assembly():
+    import scipy.sparse as sps
+
+    rng = np.random.default_rng(24)
+    y = rng.random((200, 2))
+    pd = power_diagram(y, voronoi_h(y) + 1e-3 * rng.random(200), UNIT2)
+    p = pd.pairs
+    w = pd.facet_masses / np.linalg.norm(y[p[:, 0]] - y[p[:, 1]], axis=1)
+    rows = np.concatenate([p[:, 0], p[:, 1], p[:, 0], p[:, 1]])
+    cols = np.concatenate([p[:, 1], p[:, 0], p[:, 0], p[:, 1]])
+    ref = sps.csr_matrix((np.concatenate([-w, -w, w, w]), (rows, cols)), shape=(200, 200))
+    H = pd.hessian()
+    assert H.has_sorted_indices
+    np.testing.assert_allclose(H.toarray(), ref.toarray(), rtol=1e-14, atol=1e-15)
