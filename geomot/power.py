@@ -52,18 +52,26 @@ class RegularTriangulation:
 
     ``indptr (n+1,)``, ``indices (nnz,)``: neighbours of each target; ``hidden (n,)``: targets
     that are not vertices of the lower hull (their cells are empty everywhere);
-    ``affine_dim``: dimension of the affine hull of the targets; ``cell_lo``, ``cell_hi``:
-    boxes containing the cells (infinite for unbounded cells).
+    ``affine_dim``: dimension of the affine hull of the targets; ``simplices``: the lower
+    simplices (full-dimensional targets only), from which :meth:`cell_boxes` bounds the cells.
     """
 
     indptr: np.ndarray
     indices: np.ndarray
     hidden: np.ndarray
     affine_dim: int
-    #: (n, d) boxes containing each cell in R^d (from the cell's power vertices, with a margin);
-    #: +-inf for unbounded cells (targets on the boundary of the targets' convex hull)
-    cell_lo: np.ndarray = None
-    cell_hi: np.ndarray = None
+    #: (s, d+1) lower simplices and the other hull facets (full-dimensional targets only)
+    simplices: np.ndarray = None
+    top_simplices: np.ndarray = None
+
+    def cell_boxes(self, y, h):
+        """(n, d) lo / hi boxes containing each cell, from the cell's power vertices (with a
+        margin); +-inf for unbounded cells (targets on the boundary of their convex hull) and
+        for lower-dimensional target sets."""
+        n, d = y.shape
+        if self.simplices is None:
+            return np.full((n, d), -np.inf), np.full((n, d), np.inf)
+        return _cell_boxes(self.simplices, self.top_simplices, y, h, 1e-9 * scale_of(y))
 
 
 def _lower_hull_1d(t, z):
@@ -315,18 +323,17 @@ def _regular_triangulation(y, h):
     except QhullError as exc:  # pragma: no cover - qhull failing on valid input is a bug
         raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
     lower = hull.equations[:, k] < 0
-    simp = order[hull.simplices[lower]]
-    top_simp = simp[np.any(simp == n, axis=1)]
-    simp = simp[np.all(simp < n, axis=1)]
-    top_simp = np.ascontiguousarray(np.vstack([top_simp, order[hull.simplices[~lower]]]), dtype=np.int64)
+    simp = hull.simplices[lower] if n <= 200_000 else order[hull.simplices[lower]]
+    simp = simp[np.all(simp < n, axis=1)]  # (the top point is never on a lower facet)
+    top_simp = hull.simplices[~lower] if n <= 200_000 else order[hull.simplices[~lower]]
     visible = np.zeros(n, dtype=bool)
     visible[simp.ravel()] = True
     hidden = ~visible
     simp = np.ascontiguousarray(simp, dtype=np.int64)
     indptr, indices = _simplex_adjacency(simp, n)
     if k == d:
-        cell_lo, cell_hi = _cell_boxes(simp, top_simp, y, h, 1e-9 * scale_of(y))
-        return RegularTriangulation(indptr, indices, hidden, k, cell_lo, cell_hi)
+        return RegularTriangulation(indptr, indices, hidden, k, simp,
+                                    np.ascontiguousarray(top_simp, dtype=np.int64))
     return RegularTriangulation(indptr, indices, hidden, k)
 
 
@@ -388,6 +395,8 @@ class PowerDiagram:
     _cand_ptr: np.ndarray = field(repr=False)
     _cand_piece: np.ndarray = field(repr=False)
     _eps: float = field(repr=False)
+    _clo: np.ndarray = field(repr=False)
+    _chi: np.ndarray = field(repr=False)
 
     @property
     def dim(self):
@@ -479,10 +488,10 @@ class PowerDiagram:
             return _clip.cell_polygons_2d(self.y, self.h, tri.indptr, tri.indices, cells,
                                           self._cand_ptr, self._cand_piece, pc.normals,
                                           pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps,
-                                          *_boxes(tri, self.n, self.dim))
+                                          self._clo, self._chi)
         return _clip.cell_polytopes_3d(self.y, self.h, tri.indptr, tri.indices, cells,
                                        self._cand_ptr, self._cand_piece, pc.normals, pc.offsets,
-                                       pc.indptr, pc.lo, pc.hi, self._eps, *_boxes(tri, self.n, self.dim))
+                                       pc.indptr, pc.lo, pc.hi, self._eps, self._clo, self._chi)
 
     def cell(self, i):
         """Geometry of cell ``i`` inside the domain.
@@ -667,14 +676,20 @@ def _power_diagram(y, h, domain, triangulation=None):
     active = ~tri.hidden
     P = pc.lo.shape[0]
     if P == 1:
+        # one convex piece: every cell is clipped from the piece's box (boxes around the cells
+        # were measured not to speed the clipping up)
+        clo, chi = _unbounded_boxes(n, d)
         cand_ptr = np.concatenate([[0], np.cumsum(active)]).astype(np.int64)
         cand_piece = np.zeros(int(active.sum()), dtype=np.int64)
     else:
-        cand_ptr, cand_piece = _candidates(y, h, tri, domain, active, eps)
+        # many pieces: boxes around the cells (from their power vertices) select the pieces
+        # each cell can meet
+        clo, chi = tri.cell_boxes(y, h)
+        cand_ptr, cand_piece = _candidates(y, h, tri, domain, active, eps, clo, chi)
     kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
     vol, mass, mom, slot_len, slot_mass, status = kernel(
         y, h, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
-        pc.lo, pc.hi, pc.sign, pc.density, eps, *_boxes(tri, n, d))
+        pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi)
     if np.any(status != _clip.STATUS_OK):
         bad = int(np.flatnonzero(status)[0])
         raise RuntimeError(f"cell {bad} overflowed the clipping buffers (degree {np.diff(tri.indptr)[bad]}); "
@@ -687,17 +702,15 @@ def _power_diagram(y, h, domain, triangulation=None):
     return PowerDiagram(
         y=readonly(y), h=readonly(h), domain=domain, volumes=readonly(vol),
         masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
-        _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps)
+        _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps, _clo=clo,
+        _chi=chi)
 
 
-def _boxes(tri, n, d):
-    """Boxes containing the cells (infinite where unknown)."""
-    if tri.cell_lo is None:
-        return np.full((n, d), -np.inf), np.full((n, d), np.inf)
-    return tri.cell_lo, tri.cell_hi
+def _unbounded_boxes(n, d):
+    return np.full((n, d), -np.inf), np.full((n, d), np.inf)
 
 
-def _candidates(y, h, tri, domain, active, eps):
+def _candidates(y, h, tri, domain, active, eps, clo, chi):
     """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
     d = y.shape[1]
     n = y.shape[0]
@@ -706,7 +719,6 @@ def _candidates(y, h, tri, domain, active, eps):
     box_nrm = np.zeros((0, d))
     box_off = np.zeros(0)
     box_ptr = np.zeros(2, dtype=np.int64)
-    clo, chi = _boxes(tri, n, d)
     # bounded cells: their power vertices give the box; the others are clipped to the
     # domain's box first to find theirs
     unbounded = active & ~np.all(np.isfinite(clo) & np.isfinite(chi), axis=1)
