@@ -842,39 +842,33 @@ def candidate_pieces(cell_lo, cell_hi, active, plo, phi, dlo, dhi, G):
             hi_b = int(np.floor((phi[p, a] - dlo[a]) / width[a]))
             blo[p, a] = min(max(lo_b, 0), G - 1)
             bhi[p, a] = min(max(hi_b, 0), G - 1)
-        # iterate bins of p
-        tot = 1
-        for a in range(d):
-            tot *= bhi[p, a] - blo[p, a] + 1
-        for t in range(tot):
-            rem = t
-            b = 0
-            mul = 1
+    # two passes over the pieces' bins: count, then fill
+    fill = np.zeros(nb, dtype=np.int64)
+    binned = np.empty(0, dtype=np.int64)
+    for rnd in range(2):
+        for p in range(P):
+            tot = 1
             for a in range(d):
-                span = bhi[p, a] - blo[p, a] + 1
-                b += (blo[p, a] + rem % span) * mul
-                rem //= span
-                mul *= G
-            counts[b + 1] += 1
-    for b in range(nb):
-        counts[b + 1] += counts[b]
-    fill = counts[:-1].copy()
-    binned = np.empty(counts[nb], dtype=np.int64)
-    for p in range(P):
-        tot = 1
-        for a in range(d):
-            tot *= bhi[p, a] - blo[p, a] + 1
-        for t in range(tot):
-            rem = t
-            b = 0
-            mul = 1
-            for a in range(d):
-                span = bhi[p, a] - blo[p, a] + 1
-                b += (blo[p, a] + rem % span) * mul
-                rem //= span
-                mul *= G
-            binned[fill[b]] = p
-            fill[b] += 1
+                tot *= bhi[p, a] - blo[p, a] + 1
+            for t in range(tot):
+                rem = t
+                b = 0
+                mul = 1
+                for a in range(d):
+                    span = bhi[p, a] - blo[p, a] + 1
+                    b += (blo[p, a] + rem % span) * mul
+                    rem //= span
+                    mul *= G
+                if rnd == 0:
+                    counts[b + 1] += 1
+                else:
+                    binned[fill[b]] = p
+                    fill[b] += 1
+        if rnd == 0:
+            for b in range(nb):
+                counts[b + 1] += counts[b]
+            fill = counts[:-1].copy()
+            binned = np.empty(counts[nb], dtype=np.int64)
     # two passes over cells: count, then fill
     ptr = np.zeros(n + 1, dtype=np.int64)
     out = np.empty(0, dtype=np.int64)
