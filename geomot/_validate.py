@@ -8,7 +8,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly"]
+from ._tol import scale_of, tol
+
+__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
 
 
 def as_points(x, name, dim=None, min_rows=1):
@@ -80,3 +82,28 @@ def readonly(a, dtype=None, copy=False):
     a = np.array(a, dtype=dtype, copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
     a.flags.writeable = False
     return a
+
+
+def check_distinct(y):
+    """ValueError naming the first pair of coinciding targets of ``y`` (n, d) (relative tolerance)."""
+    n = y.shape[0]
+    if n < 2:
+        return
+    r = tol.duplicate * scale_of(y)
+    if y.shape[1] <= 8:
+        from scipy.spatial import cKDTree
+
+        pairs = cKDTree(y).query_pairs(r, output_type="ndarray")
+    else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
+        key = np.round(y / max(r, 1e-300))
+        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        dup = np.flatnonzero(counts[inv.ravel()] > 1)
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        if dup.size:
+            first = dup[0]
+            other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
+            pairs = np.array([[first, other]])
+    if len(pairs):
+        i, j = sorted(int(v) for v in pairs[0])
+        raise ValueError(f"y contains duplicate targets: rows {i} and {j} coincide (within {r:.3g}); "
+                         f"merge them and add their masses in nu")

@@ -33,11 +33,11 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sps
 from numba import njit
-from scipy.spatial import ConvexHull, QhullError, cKDTree
+from scipy.spatial import ConvexHull, QhullError
 
 from . import _clip
 from ._tol import scale_of, tol
-from ._validate import as_points, as_vector, readonly
+from ._validate import as_points, as_vector, check_distinct, readonly
 from .domain import Domain
 
 __all__ = ["power_diagram", "PowerDiagram", "FacetGeometry", "regular_triangulation"]
@@ -600,21 +600,6 @@ class PowerDiagram:
 
 
 # ----------------------------------------------------------------- construction
-def _check_duplicates(y):
-    n = y.shape[0]
-    if n < 2:
-        return
-    r = tol.duplicate * scale_of(y)
-    tree = cKDTree(y)
-    pairs = tree.query_pairs(max(r, 0.0), output_type="ndarray")
-    if len(pairs):
-        i, j = pairs[0]
-        raise ValueError(
-            f"y contains duplicate targets (rows {min(i, j)} and {max(i, j)} coincide"
-            f"{' within ' + format(r, '.3g') if r > 0 else ''}); merge them and add their masses"
-        )
-
-
 def power_diagram(y, h, domain):
     """Exact power diagram of the targets restricted to a domain.
 
@@ -658,7 +643,7 @@ def power_diagram(y, h, domain):
     if tri.hidden.any():
         # two coinciding targets cannot both be vertices of the lifted hull: duplicates
         # always leave a hidden target, so the (costly) check is needed only then
-        _check_duplicates(y)
+        check_distinct(y)
     return _power_diagram(y, h, domain, tri)
 
 
@@ -710,7 +695,6 @@ def _unbounded_boxes(n, d):
 def _candidates(y, h, tri, domain, active, eps, clo, chi):
     """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
     d = y.shape[1]
-    n = y.shape[0]
     pc = domain.pieces
     lo, hi = domain.bounds
     box_nrm = np.zeros((0, d))

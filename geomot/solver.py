@@ -50,8 +50,8 @@ from types import MappingProxyType
 import numpy as np
 from numba import njit
 
-from ._tol import scale_of, tol as _tolerances
-from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, readonly
+from ._tol import scale_of
+from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, check_distinct, readonly
 from .domain import Domain
 
 __all__ = ["solve_ot", "OTResult", "load"]
@@ -289,31 +289,6 @@ def load(path):
 
 
 # ------------------------------------------------------------------------------- validation
-def _check_duplicates(y):
-    """ValueError naming the first pair of coinciding targets (relative tolerance)."""
-    n = y.shape[0]
-    if n < 2:
-        return
-    r = _tolerances.duplicate * scale_of(y)
-    if y.shape[1] <= 8:
-        from scipy.spatial import cKDTree
-
-        pairs = cKDTree(y).query_pairs(r, output_type="ndarray")
-    else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
-        key = np.round(y / max(r, 1e-300))
-        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        dup = np.flatnonzero(counts[inv.ravel()] > 1)
-        pairs = np.zeros((0, 2), dtype=np.int64)
-        if dup.size:
-            first = dup[0]
-            other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
-            pairs = np.array([[first, other]])
-    if len(pairs):
-        i, j = sorted(int(v) for v in pairs[0])
-        raise ValueError(f"y contains duplicate targets: rows {i} and {j} coincide (within {r:.3g}); "
-                         f"merge them and add their masses in nu")
-
-
 def _validate(domain, y, nu, method, tol, max_iter, h0, seed, backend, linear_solver):
     if not isinstance(domain, Domain):
         raise ValueError(f"domain must be a geomot.Domain, got {type(domain).__name__}")
@@ -328,7 +303,7 @@ def _validate(domain, y, nu, method, tol, max_iter, h0, seed, backend, linear_so
                          f"dimension {domain.dim}; use method='montecarlo'")
     y = as_points(y, "y", dim=domain.dim)
     n = y.shape[0]
-    _check_duplicates(y)
+    check_distinct(y)
     if nu is None:
         nu = np.full(n, 1.0 / n)
     else:
