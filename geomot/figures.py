@@ -531,7 +531,6 @@ def make_mode_collapse(out_dir, quick=False, n=None, seed=0, progress=False, sho
     """
     import geomot
     import shapely
-    from . import shapes
     from .generate import continuous_map, off_support_fraction
 
     out = _out_dir(out_dir)
