@@ -11,6 +11,9 @@ start from the piece's bounding box and clip it by every half-space (Sutherland-
 the neighbour in the CSR adjacency.  The integrals (volume, first moment, facet measure per
 label) are then exact up to rounding.
 
+The kernels take the weights relative to the Voronoi ones, ``wphi`` :math:`= \\varphi = h +
+|y|^2/2` (see :func:`_halfspace_2d`), not ``h``.
+
 Every kernel has a pure-numpy twin in :mod:`geomot._clip_ref`, tested equal.  Kernels receive
 validated float64 / int64 arrays only.
 """
@@ -43,12 +46,19 @@ def _start_box(plo, phi, clo, chi, blo, bhi):
 
 # --------------------------------------------------------------------------- 2D
 @njit(cache=True)
-def _halfspace_2d(y, h, i, j):
-    """Unit normal a and offset b of <x, a> <= b for the boundary of cell i against j."""
+def _halfspace_2d(y, wphi, i, j):
+    """Unit normal a and offset b of <x, a> <= b for the boundary of cell i against j.
+
+    With :math:`\\varphi = h + |y|^2/2`, :math:`h_i - h_j = \\varphi_i - \\varphi_j +
+    \\langle y_j - y_i, (y_i + y_j)/2\\rangle`: both terms are computed from small, exact
+    differences (h itself would lose ~|y|^2 eps to rounding, a shift of eps |y|^2 / |y_j - y_i|
+    of the plane between close targets).
+    """
     a0 = y[j, 0] - y[i, 0]
     a1 = y[j, 1] - y[i, 1]
     nrm = np.sqrt(a0 * a0 + a1 * a1)
-    return a0 / nrm, a1 / nrm, (h[i] - h[j]) / nrm
+    b = wphi[i] - wphi[j] + 0.5 * (a0 * (y[i, 0] + y[j, 0]) + a1 * (y[i, 1] + y[j, 1]))
+    return a0 / nrm, a1 / nrm, b / nrm
 
 
 @njit(cache=True)
@@ -110,7 +120,7 @@ def _clip_poly_2d(px, py, lab, m, a0, a1, b, label, eps, qx, qy, qlab):
 
 
 @njit(cache=True)
-def _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
+def _cell_polygon_2d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
                      px, py, lab, qx, qy, qlab):
     """Polygon of cell i inside one convex piece.  Returns (m, status); vertices in px/py/lab.
 
@@ -130,7 +140,7 @@ def _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
     m = 4
     for k in range(nbr_ptr[i], nbr_ptr[i + 1]):
         j = nbr_idx[k]
-        a0, a1, b = _halfspace_2d(y, h, i, j)
+        a0, a1, b = _halfspace_2d(y, wphi, i, j)
         if m + 2 > px.shape[0]:
             return m, STATUS_OVERFLOW
         m2 = _clip_poly_2d(px, py, lab, m, a0, a1, b, k - nbr_ptr[i], eps, qx, qy, qlab)
@@ -215,7 +225,7 @@ def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight, eps):
 
 
 @njit(parallel=True, cache=True)
-def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
+def integrate_cells_2d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
                        plo, phi, psign, pdens, eps, clo, chi):
     """Per-cell Lebesgue volume, mass, mass moment and per-slot facet measure / mass.
 
@@ -245,7 +255,7 @@ def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
-            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+            m, st = _cell_polygon_2d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                      pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
             if st != STATUS_OK:
                 status[i] = st
@@ -272,7 +282,7 @@ def integrate_cells_2d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
 
 
 @njit(cache=True)
-def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
+def cell_polygons_2d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
                      plo, phi, eps, clo, chi):
     """Geometry of the given cells: CSR of polygons (one per (cell, piece) with area > 0).
 
@@ -303,7 +313,7 @@ def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, o
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
-            m, st = _cell_polygon_2d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+            m, st = _cell_polygon_2d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                      pptr[p], pptr[p + 1], eps, px, py, lab, qx, qy, qlab)
             if st != STATUS_OK or m < 3:
                 continue
@@ -338,12 +348,15 @@ def cell_polygons_2d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, o
 
 # --------------------------------------------------------------------------- 3D
 @njit(cache=True)
-def _halfspace_3d(y, h, i, j):
+def _halfspace_3d(y, wphi, i, j):
+    """3D twin of :func:`_halfspace_2d` (weights :math:`\\varphi = h + |y|^2/2`)."""
     a0 = y[j, 0] - y[i, 0]
     a1 = y[j, 1] - y[i, 1]
     a2 = y[j, 2] - y[i, 2]
     nrm = np.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
-    return a0 / nrm, a1 / nrm, a2 / nrm, (h[i] - h[j]) / nrm
+    b = wphi[i] - wphi[j] + 0.5 * (a0 * (y[i, 0] + y[j, 0]) + a1 * (y[i, 1] + y[j, 1])
+                                 + a2 * (y[i, 2] + y[j, 2]))
+    return a0 / nrm, a1 / nrm, a2 / nrm, b / nrm
 
 
 @njit(cache=True)
@@ -542,7 +555,7 @@ def _alloc_3d():
 
 
 @njit(cache=True)
-def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
+def _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
                       V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx,
                       ekey0, ekey1, eidx, cap_tmp, ang):
     """Polytope of cell i inside one convex piece, left in (V, f*).  Returns (nv, nf, status).
@@ -561,7 +574,7 @@ def _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps
     for t in range(nplanes):
         if t < nbr_ptr[i + 1] - nbr_ptr[i]:
             k = nbr_ptr[i] + t
-            a0, a1, a2, b = _halfspace_3d(y, h, i, nbr_idx[k])
+            a0, a1, a2, b = _halfspace_3d(y, wphi, i, nbr_idx[k])
             label = t
         else:
             k = p0 + t - (nbr_ptr[i + 1] - nbr_ptr[i])
@@ -691,7 +704,7 @@ def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, 
 
 
 @njit(parallel=True, cache=True)
-def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
+def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
                        plo, phi, psign, pdens, eps, clo, chi):
     """3D twin of :func:`integrate_cells_2d`."""
     n = y.shape[0]
@@ -718,7 +731,7 @@ def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
-            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+            nv, nf, st = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                            pptr[p], pptr[p + 1], eps, V, W, fstart, flen_, flab,
                                            fv, gstart, glen, glab, gv, fval, newidx, ekey0,
                                            ekey1, eidx, cap_tmp, ang)
@@ -743,7 +756,7 @@ def integrate_cells_3d(y, h, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, p
 
 
 @njit(cache=True)
-def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
+def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, off, pptr,
                       plo, phi, eps, clo, chi):
     """Geometry of the given cells in 3D: every (cell, piece) polytope as faces.
 
@@ -774,7 +787,7 @@ def cell_polytopes_3d(y, h, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nrm, 
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
-            nv, nf, st = _cell_polytope_3d(y, h, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+            nv, nf, st = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
                                            pptr[p], pptr[p + 1], eps, V, W, fstart, flen, flab,
                                            fv, gstart, glen, glab, gv, fval, newidx, ekey0,
                                            ekey1, eidx, cap_tmp, ang)

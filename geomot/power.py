@@ -64,14 +64,14 @@ class RegularTriangulation:
     simplices: np.ndarray = None
     top_simplices: np.ndarray = None
 
-    def cell_boxes(self, y, h):
+    def cell_boxes(self, y, wphi):
         """(n, d) lo / hi boxes containing each cell, from the cell's power vertices (with a
         margin); +-inf for unbounded cells (targets on the boundary of their convex hull) and
-        for lower-dimensional target sets."""
+        for lower-dimensional target sets.  ``wphi`` are the weights :math:`h + |y|^2/2`."""
         n, d = y.shape
         if self.simplices is None:
             return np.full((n, d), -np.inf), np.full((n, d), np.inf)
-        return _cell_boxes(self.simplices, self.top_simplices, y, h, 1e-9 * scale_of(y))
+        return _cell_boxes(self.simplices, self.top_simplices, y, wphi, 1e-9 * scale_of(y))
 
 
 def _lower_hull_1d(t, z):
@@ -151,10 +151,11 @@ def _simplex_adjacency(simp, n):
 
 
 @njit(cache=True)
-def _cell_boxes(simp, top_simp, y, h, margin):
+def _cell_boxes(simp, top_simp, y, wphi, margin):
     """Bounding boxes of the cells from their power vertices (the duals of the simplices).
 
-    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d).  A cell
+    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d), with
+    h_0 - h_j = wphi_0 - wphi_j + <y_j - y_0, (y_0 + y_j) / 2> (``wphi = h + |y|^2 / 2``).  A cell
     is bounded when its target is not adjacent to the extra top point (i.e. not on the
     boundary of the targets' convex hull); its box is the box of its power vertices.
     Ill-conditioned simplices make their cells fall back to unbounded boxes.
@@ -181,7 +182,9 @@ def _cell_boxes(simp, top_simp, y, h, margin):
                 A[r, c] = y[j, c] - y[i0, c]
                 nr += A[r, c] * A[r, c]
             prod *= np.sqrt(nr)
-            b[r] = h[i0] - h[j]
+            b[r] = wphi[i0] - wphi[j]
+            for c in range(d):
+                b[r] += 0.5 * A[r, c] * (y[i0, c] + y[j, c])
         if d == 2:
             det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
             ok = abs(det) > 1e-10 * prod
@@ -394,6 +397,8 @@ class PowerDiagram:
     _eps: float = field(repr=False)
     _clo: np.ndarray = field(repr=False)
     _chi: np.ndarray = field(repr=False)
+    #: the weights the kernels used, :math:`h + |y|^2/2` (centred)
+    _wphi: np.ndarray = field(repr=False, default=None)
 
     @property
     def dim(self):
@@ -482,11 +487,11 @@ class PowerDiagram:
         pc = self.domain.pieces
         tri = self.triangulation
         if self.dim == 2:
-            return _clip.cell_polygons_2d(self.y, self.h, tri.indptr, tri.indices, cells,
+            return _clip.cell_polygons_2d(self.y, self._wphi, tri.indptr, tri.indices, cells,
                                           self._cand_ptr, self._cand_piece, pc.normals,
                                           pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps,
                                           self._clo, self._chi)
-        return _clip.cell_polytopes_3d(self.y, self.h, tri.indptr, tri.indices, cells,
+        return _clip.cell_polytopes_3d(self.y, self._wphi, tri.indptr, tri.indices, cells,
                                        self._cand_ptr, self._cand_piece, pc.normals, pc.offsets,
                                        pc.indptr, pc.lo, pc.hi, self._eps, self._clo, self._chi)
 
@@ -647,9 +652,27 @@ def power_diagram(y, h, domain):
     return _power_diagram(y, h, domain, tri)
 
 
-def _power_diagram(y, h, domain, triangulation=None):
+def _voronoi_relative(y, h):
+    """The weights :math:`\\varphi = h + |y|^2/2` (0 for the Voronoi diagram)."""
+    return h + 0.5 * np.einsum("ij,ij->i", y, y)
+
+
+def _power_diagram(y, h, domain, triangulation=None, wphi=None):
+    """The diagram of ``power_diagram`` without validation.
+
+    ``wphi`` (n,), optional: the weights :math:`\\varphi = h + |y|^2/2` when the caller keeps
+    them (the Newton solver does): ``h`` is then ignored and recomputed from them.  Close
+    targets' cells depend on differences :math:`h_i - h_j` that ``h`` (of size :math:`|y|^2`)
+    only holds to :math:`\\epsilon |y|^2`; :math:`\\varphi` holds them to
+    :math:`\\epsilon |\\varphi|`.
+    """
     n, d = y.shape
-    # adding a constant to h changes nothing: centre it for the kernels' rounding
+    if wphi is None:
+        wphi = _voronoi_relative(y, h)
+    else:
+        h = wphi - 0.5 * np.einsum("ij,ij->i", y, y)
+    # adding a constant to the weights changes nothing: centre them for the kernels' rounding
+    wphi = wphi - wphi.mean() if n else wphi
     h = h - h.mean() if n else h
     tri = _regular_triangulation(y, h) if triangulation is None else triangulation
     pc = domain.pieces
@@ -666,11 +689,11 @@ def _power_diagram(y, h, domain, triangulation=None):
     else:
         # many pieces: boxes around the cells (from their power vertices) select the pieces
         # each cell can meet
-        clo, chi = tri.cell_boxes(y, h)
-        cand_ptr, cand_piece = _candidates(y, h, tri, domain, active, eps, clo, chi)
+        clo, chi = tri.cell_boxes(y, wphi)
+        cand_ptr, cand_piece = _candidates(y, wphi, tri, domain, active, eps, clo, chi)
     kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
     vol, mass, mom, slot_len, slot_mass, status = kernel(
-        y, h, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
+        y, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
         pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi)
     if np.any(status != _clip.STATUS_OK):
         bad = int(np.flatnonzero(status)[0])
@@ -685,14 +708,14 @@ def _power_diagram(y, h, domain, triangulation=None):
         y=readonly(y), h=readonly(h), domain=domain, volumes=readonly(vol),
         masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps, _clo=clo,
-        _chi=chi)
+        _chi=chi, _wphi=readonly(wphi))
 
 
 def _unbounded_boxes(n, d):
     return np.full((n, d), -np.inf), np.full((n, d), np.inf)
 
 
-def _candidates(y, h, tri, domain, active, eps, clo, chi):
+def _candidates(y, wphi, tri, domain, active, eps, clo, chi):
     """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
     d = y.shape[1]
     pc = domain.pieces
@@ -708,12 +731,12 @@ def _candidates(y, h, tri, domain, active, eps, clo, chi):
     cells = np.flatnonzero(unbounded)
     if d == 2:
         owner, _, ptr, pts, _ = _clip.cell_polygons_2d(
-            y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
+            y, wphi, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
             box_ptr, lo[None, :], hi[None, :], eps, clo, chi)
         counts = np.diff(ptr)
     else:
         owner, _, fptr, _, vptr, pts = _clip.cell_polytopes_3d(
-            y, h, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
+            y, wphi, tri.indptr, tri.indices, cells, cand_ptr, cand_piece, box_nrm, box_off,
             box_ptr, lo[None, :], hi[None, :], eps, clo, chi)
         counts = vptr[fptr[1:]] - vptr[fptr[:-1]]
     cell_lo = np.where(active[:, None], np.maximum(clo, lo), np.inf)

@@ -552,3 +552,32 @@ def test_hessian_kernel_matches_coo_assembly():
     H = pd.hessian()
     assert H.has_sorted_indices
     np.testing.assert_allclose(H.toarray(), ref.toarray(), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_weights_relative_to_voronoi_keep_close_targets_exact(dim):
+    # targets 1e-7 apart: their common facet depends on h_i - h_j, which h = phi - |y|^2/2
+    # holds only to eps |y|^2 (a plane shift of eps |y|^2 / 1e-7).  The kernels work with
+    # phi = h + |y|^2/2, so a diagram given phi is translation invariant to rounding level
+    # (phi is translation invariant up to a constant), far below the h-based error.
+    from geomot.power import _power_diagram
+
+    rng = np.random.default_rng(7)
+    n = 4000 if dim == 2 else 1500
+    y = rng.random((n, dim))
+    y[:100] = y[100:200] + 1e-7 * rng.standard_normal((100, dim))
+    shift = 4.0
+    y = (y + shift) - shift  # representable both here and shifted by 4: the same geometry
+    phi = 1e-15 * rng.standard_normal(n)  # tiny, not representable next to |y|^2 / 2
+    dom = Domain.box(np.zeros(dim), np.ones(dim))
+    dom_t = Domain.box(np.full(dim, shift), np.full(dim, shift + 1.0))
+    a = _power_diagram(y, None, dom, wphi=phi).masses
+    b = _power_diagram(y + shift, None, dom_t, wphi=phi).masses
+    assert np.all(a > 0)
+    np.testing.assert_allclose(b, a, rtol=1e-9, atol=0)
+    # the same diagram given h: the translated copy is off by far more (documents the reason)
+    half = 0.5 * np.einsum("ij,ij->i", y, y)
+    half_t = 0.5 * np.einsum("ij,ij->i", y + shift, y + shift)
+    c = _power_diagram(y + shift, phi - half_t, dom_t).masses
+    assert np.max(np.abs(c - a) / a) > 1e3 * np.max(np.abs(b - a) / a)
+    np.testing.assert_allclose(_power_diagram(y, phi - half, dom).masses.sum(), 1.0, rtol=1e-12)
