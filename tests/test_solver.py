@@ -341,6 +341,18 @@ def test_unreachable_tolerance_warns():
     assert res.history[-1] < 1e-12  # it still got as close as rounding allows
 
 
+def test_nearly_coincident_targets_reach_tight_tolerance():
+    # 30 pairs of targets 1e-6 apart: their common facet moves by (h_i - h_j) / 1e-6.  Iterating
+    # on h (of size |y|^2 / 2) stalls near 8e-9 (h's rounding, 1e-16, times the 1e4 Hessian
+    # entries of the pairs); iterating on phi = h + |y|^2/2 (of size 1e-3) gets below 1e-9
+    rng = np.random.default_rng(3)
+    y = rng.random((3000, 2))
+    y[:50] = y[50:100] + 1e-6 * rng.standard_normal((50, 2))
+    res = solve_ot(SQUARE, y, tol=2e-9)
+    assert res.converged and res.history[-1] <= 2e-9 and res.iterations <= 8
+    np.testing.assert_allclose(res.masses, 1.0 / 3000, rtol=2e-9, atol=0)
+
+
 def test_progress_bar(capsys):
     y = np.random.default_rng(0).random((50, 2))
     solve_ot(SQUARE, y, progress=True, verbose=True)
