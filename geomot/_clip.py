@@ -359,126 +359,205 @@ def _halfspace_3d(y, wphi, i, j):
     return a0 / nrm, a1 / nrm, a2 / nrm, b / nrm
 
 
+# Work buffers of the 3D kernels (one set per thread): vertices ``VV`` (2 MAXV3, 3) hold two
+# polytopes (set s: rows s MAXV3 ...); ``fs`` (3 MAXV3,) float scratch (plane values, cap
+# angles); ``ib`` int64 buffer laid out as below.  Each clip reads set s and writes set 1 - s,
+# so the sets swap roles by an integer (no array views or copies in the clipping loop).
+_FSET = 3 * MAXF3            # per face set: start [0, MAXF3), length, label
+_FV = 2 * _FSET              # two face-vertex lists of MAXFV3
+_NEWIDX = _FV + 2 * MAXFV3   # MAXV3: new index of each kept vertex
+_EK0 = _NEWIDX + MAXV3       # MAXV3: edges cut (lower vertex)
+_EK1 = _EK0 + MAXV3          # MAXV3: edges cut (upper vertex)
+_CAP = _EK1 + MAXV3          # 2 MAXV3: cap polygon; its upper half holds cap successors
+_NINT = _CAP + 2 * MAXV3
+
+
 @njit(cache=True)
-def _box_polytope(lo, hi, V, fstart, flen, flab, fv):
-    """Write the box [lo, hi] as a polytope (8 vertices, 6 outward-oriented quads)."""
+def _box_polytope(lo, hi, VV, ib, s):
+    """Write the box [lo, hi] as polytope set s (8 vertices, 6 outward-oriented quads)."""
+    vo = s * MAXV3
+    fo = s * _FSET
+    vfo = _FV + s * MAXFV3
     for k in range(8):
-        V[k, 0] = hi[0] if (k & 1) else lo[0]
-        V[k, 1] = hi[1] if (k & 2) else lo[1]
-        V[k, 2] = hi[2] if (k & 4) else lo[2]
+        VV[vo + k, 0] = hi[0] if (k & 1) else lo[0]
+        VV[vo + k, 1] = hi[1] if (k & 2) else lo[1]
+        VV[vo + k, 2] = hi[2] if (k & 4) else lo[2]
     # faces, counter-clockwise seen from outside
     quads = ((0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5))
     for f in range(6):
-        fstart[f] = 4 * f
-        flen[f] = 4
-        flab[f] = -1
+        ib[fo + f] = 4 * f
+        ib[fo + MAXF3 + f] = 4
+        ib[fo + 2 * MAXF3 + f] = -1
         for k in range(4):
-            fv[4 * f + k] = quads[f][k]
+            ib[vfo + 4 * f + k] = quads[f][k]
     return 8, 6
 
 
 @njit(cache=True)
-def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, eps,
-                      W, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1, eidx, cap_tmp, ang):
-    """Clip the polytope by <x,a> <= b.  The result is written into (W, g*).
+def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
+    """Clip polytope set s by <x,a> <= b.  The result is written into set 1 - s.
 
-    Returns (nv, nf, status); nv == 0 means empty; nv < 0 means unchanged.
+    Returns (nv, nf, status); nv == 0 means empty; nv < 0 means unchanged (set s kept).
     """
+    vo = s * MAXV3
+    wo = (1 - s) * MAXV3
+    fo = s * _FSET
+    go = (1 - s) * _FSET
+    vfo = _FV + s * MAXFV3
+    gvo = _FV + (1 - s) * MAXFV3
     all_in = True
     any_in = False
+    chain = True  # no vertex on the plane
     for k in range(nv):
-        f = V[k, 0] * a0 + V[k, 1] * a1 + V[k, 2] * a2 - b
-        fval[k] = f
+        f = VV[vo + k, 0] * a0 + VV[vo + k, 1] * a1 + VV[vo + k, 2] * a2 - b
+        fs[k] = f
         if f > eps:
             all_in = False
         else:
             any_in = True
+            if f >= -eps:
+                chain = False
     if all_in:
         if label >= 0:
             # a face lying on the clipping plane belongs to the facet with this neighbour
             for f in range(nf):
-                if flab[f] < 0:
+                if ib[fo + 2 * MAXF3 + f] < 0:
                     on = True
-                    for t in range(flen[f]):
-                        if abs(fval[fv[fstart[f] + t]]) > eps:
+                    st = vfo + ib[fo + f]
+                    for t in range(ib[fo + MAXF3 + f]):
+                        if abs(fs[ib[st + t]]) > eps:
                             on = False
                             break
                     if on:
-                        flab[f] = label
+                        ib[fo + 2 * MAXF3 + f] = label
         return -1, nf, STATUS_OK
     if not any_in:
         return 0, 0, STATUS_OK
     # keep inside / on vertices
     nw = 0
     for k in range(nv):
-        if fval[k] <= eps:
-            newidx[k] = nw
-            W[nw, 0] = V[k, 0]
-            W[nw, 1] = V[k, 1]
-            W[nw, 2] = V[k, 2]
+        if fs[k] <= eps:
+            ib[_NEWIDX + k] = nw
+            VV[wo + nw, 0] = VV[vo + k, 0]
+            VV[wo + nw, 1] = VV[vo + k, 1]
+            VV[wo + nw, 2] = VV[vo + k, 2]
             nw += 1
         else:
-            newidx[k] = -1
-    ne = 0  # edge-intersection points created (deduplicated by edge)
+            ib[_NEWIDX + k] = -1
+    nkept = nw
+    ne = 0  # edge-intersection points created (deduplicated by edge); point e is row nkept + e
     ng = 0
     gptr = 0
-    maxv = W.shape[0]
+    # generic clip (no vertex on the plane): every cut face has one exit and one entry point
+    # and the cap is chained from them (successor of edge point e at _CAP + MAXV3 + e)
+    so = _CAP + MAXV3
     for f in range(nf):
-        s = fstart[f]
-        L = flen[f]
-        start = gptr
+        st = vfo + ib[fo + f]
+        L = ib[fo + MAXF3 + f]
+        if gptr + 2 * L > MAXFV3 or ng >= MAXF3:
+            return nv, nf, STATUS_OVERFLOW
+        # fast path: a face with no vertex outside is kept as it is
+        out_any = False
         for t in range(L):
-            va = fv[s + t]
-            vb = fv[s + (t + 1) % L]
-            fa = fval[va]
-            fb = fval[vb]
+            if fs[ib[st + t]] > eps:
+                out_any = True
+                break
+        if not out_any:
+            ib[go + ng] = gptr
+            ib[go + MAXF3 + ng] = L
+            ib[go + 2 * MAXF3 + ng] = ib[fo + 2 * MAXF3 + f]
+            ng += 1
+            for t in range(L):
+                ib[gvo + gptr] = ib[_NEWIDX + ib[st + t]]
+                gptr += 1
+            continue
+        start = gptr
+        x_pt = -1
+        e_pt = -1
+        ncross = 0
+        vb = ib[st]
+        fb = fs[vb]
+        for t in range(L):
+            va = vb
+            fa = fb
+            vb = ib[st + t + 1] if t + 1 < L else ib[st]
+            fb = fs[vb]
             if fa <= eps:
-                if gptr >= gv.shape[0]:
-                    return nv, nf, STATUS_OVERFLOW
-                gv[gptr] = newidx[va]
+                ib[gvo + gptr] = ib[_NEWIDX + va]
                 gptr += 1
             if (fa < -eps and fb > eps) or (fa > eps and fb < -eps):
                 lo_v = va if va < vb else vb
                 hi_v = vb if va < vb else va
                 found = -1
                 for e in range(ne):
-                    if ekey0[e] == lo_v and ekey1[e] == hi_v:
-                        found = eidx[e]
+                    if ib[_EK0 + e] == lo_v and ib[_EK1 + e] == hi_v:
+                        found = e
                         break
                 if found < 0:
-                    if nw >= maxv or ne >= ekey0.shape[0]:
+                    if nw >= MAXV3 or ne >= MAXV3:
                         return nv, nf, STATUS_OVERFLOW
                     tt = fa / (fa - fb)
-                    W[nw, 0] = V[va, 0] + tt * (V[vb, 0] - V[va, 0])
-                    W[nw, 1] = V[va, 1] + tt * (V[vb, 1] - V[va, 1])
-                    W[nw, 2] = V[va, 2] + tt * (V[vb, 2] - V[va, 2])
-                    ekey0[ne] = lo_v
-                    ekey1[ne] = hi_v
-                    eidx[ne] = nw
-                    found = nw
+                    VV[wo + nw, 0] = VV[vo + va, 0] + tt * (VV[vo + vb, 0] - VV[vo + va, 0])
+                    VV[wo + nw, 1] = VV[vo + va, 1] + tt * (VV[vo + vb, 1] - VV[vo + va, 1])
+                    VV[wo + nw, 2] = VV[vo + va, 2] + tt * (VV[vo + vb, 2] - VV[vo + va, 2])
+                    ib[_EK0 + ne] = lo_v
+                    ib[_EK1 + ne] = hi_v
+                    ib[so + ne] = -1
+                    found = ne
                     ne += 1
                     nw += 1
-                if gptr >= gv.shape[0]:
-                    return nv, nf, STATUS_OVERFLOW
-                gv[gptr] = found
+                ib[gvo + gptr] = nkept + found
                 gptr += 1
+                ncross += 1
+                if fa < -eps:
+                    x_pt = found
+                else:
+                    e_pt = found
+        if chain and ncross > 0:
+            # the new face runs exit -> entry, so the cap runs entry -> exit (ncross == 0:
+            # the face is entirely outside)
+            if ncross == 2 and x_pt >= 0 and e_pt >= 0 and ib[so + e_pt] < 0:
+                ib[so + e_pt] = x_pt
+            else:
+                chain = False
         if gptr - start >= 3:
-            if ng >= gstart.shape[0]:
-                return nv, nf, STATUS_OVERFLOW
-            gstart[ng] = start
-            glen[ng] = gptr - start
-            glab[ng] = flab[f]
+            ib[go + ng] = start
+            ib[go + MAXF3 + ng] = gptr - start
+            ib[go + 2 * MAXF3 + ng] = ib[fo + 2 * MAXF3 + f]
             ng += 1
         else:
             gptr = start
+    nc = 0
+    if chain and ne >= 3:
+        # follow the successors from edge point 0 (a cycle through all of them, else the
+        # angle sort below)
+        e = 0
+        for k in range(ne):
+            ib[_CAP + k] = nkept + e
+            e = ib[so + e]
+            if e < 0 or (e == 0 and k != ne - 1):
+                chain = False
+                break
+        if chain and e == 0:
+            nc = ne
+            if ng >= MAXF3 or gptr + nc > MAXFV3:
+                return nv, nf, STATUS_OVERFLOW
+            ib[go + ng] = gptr
+            ib[go + MAXF3 + ng] = nc
+            ib[go + 2 * MAXF3 + ng] = label
+            ng += 1
+            for k in range(nc):
+                ib[gvo + gptr] = ib[_CAP + k]
+                gptr += 1
+            return nw, ng, STATUS_OK
     # cap polygon: every new vertex on the plane (kept "on" vertices and edge points)
     nc = 0
     for k in range(nv):
-        if newidx[k] >= 0 and fval[k] >= -eps:
-            cap_tmp[nc] = newidx[k]
+        if ib[_NEWIDX + k] >= 0 and fs[k] >= -eps:
+            ib[_CAP + nc] = ib[_NEWIDX + k]
             nc += 1
     for e in range(ne):
-        cap_tmp[nc] = eidx[e]
+        ib[_CAP + nc] = nkept + e
         nc += 1
     if nc >= 3:
         # order by angle around the mean, in a basis (u, v) of the plane with u x v = a
@@ -486,9 +565,9 @@ def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, e
         cy = 0.0
         cz = 0.0
         for k in range(nc):
-            cx += W[cap_tmp[k], 0]
-            cy += W[cap_tmp[k], 1]
-            cz += W[cap_tmp[k], 2]
+            cx += VV[wo + ib[_CAP + k], 0]
+            cy += VV[wo + ib[_CAP + k], 1]
+            cz += VV[wo + ib[_CAP + k], 2]
         cx /= nc
         cy /= nc
         cz /= nc
@@ -503,173 +582,138 @@ def _clip_polytope_3d(V, nv, fstart, flen, flab, fv, nf, a0, a1, a2, b, label, e
         vx = a1 * uz - a2 * uy
         vy = a2 * ux - a0 * uz
         vz = a0 * uy - a1 * ux
+        ao = MAXV3  # angles in fs[MAXV3:]
         for k in range(nc):
-            dx = W[cap_tmp[k], 0] - cx
-            dy = W[cap_tmp[k], 1] - cy
-            dz = W[cap_tmp[k], 2] - cz
-            ang[k] = np.arctan2(dx * vx + dy * vy + dz * vz, dx * ux + dy * uy + dz * uz)
+            dx = VV[wo + ib[_CAP + k], 0] - cx
+            dy = VV[wo + ib[_CAP + k], 1] - cy
+            dz = VV[wo + ib[_CAP + k], 2] - cz
+            fs[ao + k] = np.arctan2(dx * vx + dy * vy + dz * vz, dx * ux + dy * uy + dz * uz)
         # insertion sort by angle (a handful of points: no allocation, unlike argsort)
         for k in range(1, nc):
-            a_k = ang[k]
-            v_k = cap_tmp[k]
+            a_k = fs[ao + k]
+            v_k = ib[_CAP + k]
             m = k - 1
-            while m >= 0 and ang[m] > a_k:
-                ang[m + 1] = ang[m]
-                cap_tmp[m + 1] = cap_tmp[m]
+            while m >= 0 and fs[ao + m] > a_k:
+                fs[ao + m + 1] = fs[ao + m]
+                ib[_CAP + m + 1] = ib[_CAP + m]
                 m -= 1
-            ang[m + 1] = a_k
-            cap_tmp[m + 1] = v_k
-        if ng >= gstart.shape[0] or gptr + nc > gv.shape[0]:
+            fs[ao + m + 1] = a_k
+            ib[_CAP + m + 1] = v_k
+        if ng >= MAXF3 or gptr + nc > MAXFV3:
             return nv, nf, STATUS_OVERFLOW
-        gstart[ng] = gptr
-        glen[ng] = nc
-        glab[ng] = label
+        ib[go + ng] = gptr
+        ib[go + MAXF3 + ng] = nc
+        ib[go + 2 * MAXF3 + ng] = label
         ng += 1
         for k in range(nc):
-            gv[gptr] = cap_tmp[k]
+            ib[gvo + gptr] = ib[_CAP + k]
             gptr += 1
-    # the result stays in (W, g*): the caller swaps the two buffer sets
     return nw, ng, STATUS_OK
 
 
 @njit(cache=True)
 def _alloc_3d():
-    V = np.empty((MAXV3, 3))
-    W = np.empty((MAXV3, 3))
-    fstart = np.empty(MAXF3, dtype=np.int64)
-    flen = np.empty(MAXF3, dtype=np.int64)
-    flab = np.empty(MAXF3, dtype=np.int64)
-    fv = np.empty(MAXFV3, dtype=np.int64)
-    gstart = np.empty(MAXF3, dtype=np.int64)
-    glen = np.empty(MAXF3, dtype=np.int64)
-    glab = np.empty(MAXF3, dtype=np.int64)
-    gv = np.empty(MAXFV3, dtype=np.int64)
-    fval = np.empty(MAXV3)
-    newidx = np.empty(MAXV3, dtype=np.int64)
-    ekey0 = np.empty(MAXV3, dtype=np.int64)
-    ekey1 = np.empty(MAXV3, dtype=np.int64)
-    eidx = np.empty(MAXV3, dtype=np.int64)
-    cap_tmp = np.empty(2 * MAXV3, dtype=np.int64)
-    ang = np.empty(2 * MAXV3)
-    return V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1, eidx, cap_tmp, ang
+    """Work buffers of one thread: vertices (two sets), float scratch, int buffer."""
+    VV = np.empty((2 * MAXV3, 3))
+    fs = np.empty(3 * MAXV3)
+    ib = np.empty(_NINT, dtype=np.int64)
+    return VV, fs, ib
 
 
 @njit(cache=True)
-def _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps,
-                      V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx,
-                      ekey0, ekey1, eidx, cap_tmp, ang):
-    """Polytope of cell i inside one convex piece, left in (V, f*).  Returns (nv, nf, status).
+def _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps, VV, fs, ib):
+    """Polytope of cell i inside one convex piece.  Returns (nv, nf, status, s): the
+    polytope is set s of the work buffers (see :func:`_alloc_3d`).
 
-    Each clip writes into the other buffer set and the two sets swap roles (no copy per clip).
+    Each clip writes into the other set and the two sets swap roles (no copy per clip).
     """
-    A, Fs, Fl, Fb, Fv = V, fstart, flen, flab, fv
-    B, Gs, Gl, Gb, Gv = W, gstart, glen, glab, gv
-    swapped = False
-    nv, nf = _box_polytope(plo, phi, A, Fs, Fl, Fb, Fv)
-    nplanes = (nbr_ptr[i + 1] - nbr_ptr[i]) + (p1 - p0)
-    r = np.inf
-    cx = 0.0
-    cy = 0.0
-    cz = 0.0
-    for t in range(nplanes):
-        if t < nbr_ptr[i + 1] - nbr_ptr[i]:
-            k = nbr_ptr[i] + t
-            a0, a1, a2, b = _halfspace_3d(y, wphi, i, nbr_idx[k])
-            label = t
-        else:
-            k = p0 + t - (nbr_ptr[i + 1] - nbr_ptr[i])
-            if t == nbr_ptr[i + 1] - nbr_ptr[i]:
-                # bounding sphere of the cell: piece planes farther away cannot cut it
-                cx = 0.0
-                cy = 0.0
-                cz = 0.0
-                for q in range(nv):
-                    cx += A[q, 0]
-                    cy += A[q, 1]
-                    cz += A[q, 2]
-                cx /= nv
-                cy /= nv
-                cz /= nv
-                r2 = 0.0
-                for q in range(nv):
-                    d2 = (A[q, 0] - cx) ** 2 + (A[q, 1] - cy) ** 2 + (A[q, 2] - cz) ** 2
-                    if d2 > r2:
-                        r2 = d2
-                r = np.sqrt(r2)
+    s = 0
+    nv, nf = _box_polytope(plo, phi, VV, ib, s)
+    ndeg = nbr_ptr[i + 1] - nbr_ptr[i]
+    for t in range(ndeg):
+        a0, a1, a2, b = _halfspace_3d(y, wphi, i, nbr_idx[nbr_ptr[i] + t])
+        nv2, nf2, st = _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, t, eps)
+        if st != STATUS_OK:
+            return nv, nf, st, s
+        if nv2 == 0:
+            return 0, 0, STATUS_OK, s
+        if nv2 > 0:
+            nv = nv2
+            nf = nf2
+            s = 1 - s
+    if p1 > p0:
+        # bounding sphere of the cell: piece planes farther away cannot cut it
+        vo = s * MAXV3
+        cx = 0.0
+        cy = 0.0
+        cz = 0.0
+        for q in range(nv):
+            cx += VV[vo + q, 0]
+            cy += VV[vo + q, 1]
+            cz += VV[vo + q, 2]
+        cx /= nv
+        cy /= nv
+        cz /= nv
+        r2 = 0.0
+        for q in range(nv):
+            d2 = (VV[vo + q, 0] - cx) ** 2 + (VV[vo + q, 1] - cy) ** 2 + (VV[vo + q, 2] - cz) ** 2
+            if d2 > r2:
+                r2 = d2
+        r = np.sqrt(r2)
+        for k in range(p0, p1):
             a0 = nrm[k, 0]
             a1 = nrm[k, 1]
             a2 = nrm[k, 2]
             b = off[k]
-            label = -1
             if b - (a0 * cx + a1 * cy + a2 * cz) >= r + eps:
                 continue
-        nv2, nf2, st = _clip_polytope_3d(A, nv, Fs, Fl, Fb, Fv, nf, a0, a1, a2, b, label, eps,
-                                         B, Gs, Gl, Gb, Gv, fval, newidx, ekey0, ekey1, eidx,
-                                         cap_tmp, ang)
-        if st != STATUS_OK:
-            return nv, nf, st
-        if nv2 == 0:
-            return 0, 0, STATUS_OK
-        if nv2 > 0:
-            nv = nv2
-            nf = nf2
-            A, B = B, A
-            Fs, Gs = Gs, Fs
-            Fl, Gl = Gl, Fl
-            Fb, Gb = Gb, Fb
-            Fv, Gv = Gv, Fv
-            swapped = not swapped
-    if swapped:
-        # leave the result in the caller's first buffer set
-        for q in range(nv):
-            V[q, 0] = A[q, 0]
-            V[q, 1] = A[q, 1]
-            V[q, 2] = A[q, 2]
-        tot = 0
-        for f in range(nf):
-            fstart[f] = Fs[f]
-            flen[f] = Fl[f]
-            flab[f] = Fb[f]
-            e = Fs[f] + Fl[f]
-            if e > tot:
-                tot = e
-        for q in range(tot):
-            fv[q] = Fv[q]
-    return nv, nf, STATUS_OK
+            nv2, nf2, st = _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, -1, eps)
+            if st != STATUS_OK:
+                return nv, nf, st, s
+            if nv2 == 0:
+                return 0, 0, STATUS_OK, s
+            if nv2 > 0:
+                nv = nv2
+                nf = nf2
+                s = 1 - s
+    return nv, nf, STATUS_OK, s
 
 
 @njit(cache=True)
-def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, weight, eps):
-    """Volume and first moment of the polytope; adds weight * face area per label."""
+def _integrate_polytope_3d(VV, ib, s, nv, nf, facet_out, fbase, weight, eps):
+    """Volume and first moment of polytope set s; adds weight * face area per label."""
     if nv < 4 or nf < 4:
         return 0.0, 0.0, 0.0, 0.0
-    rx = V[0, 0]
-    ry = V[0, 1]
-    rz = V[0, 2]
+    vo = s * MAXV3
+    fo = s * _FSET
+    vfo = _FV + s * MAXFV3
+    rx = VV[vo, 0]
+    ry = VV[vo, 1]
+    rz = VV[vo, 2]
     vol6 = 0.0
     mx = 0.0
     my = 0.0
     mz = 0.0
     area_total = 0.0
     for f in range(nf):
-        s = fstart[f]
-        L = flen[f]
-        v0 = fv[s]
-        ax0 = V[v0, 0] - rx
-        ay0 = V[v0, 1] - ry
-        az0 = V[v0, 2] - rz
+        st = vfo + ib[fo + f]
+        L = ib[fo + MAXF3 + f]
+        v0 = vo + ib[st]
+        ax0 = VV[v0, 0] - rx
+        ay0 = VV[v0, 1] - ry
+        az0 = VV[v0, 2] - rz
         sx = 0.0
         sy = 0.0
         sz = 0.0
         for t in range(1, L - 1):
-            v1 = fv[s + t]
-            v2 = fv[s + t + 1]
-            bx = V[v1, 0] - rx
-            by = V[v1, 1] - ry
-            bz = V[v1, 2] - rz
-            cx = V[v2, 0] - rx
-            cy = V[v2, 1] - ry
-            cz = V[v2, 2] - rz
+            v1 = vo + ib[st + t]
+            v2 = vo + ib[st + t + 1]
+            bx = VV[v1, 0] - rx
+            by = VV[v1, 1] - ry
+            bz = VV[v1, 2] - rz
+            cx = VV[v2, 0] - rx
+            cy = VV[v2, 1] - ry
+            cz = VV[v2, 2] - rz
             det = ax0 * (by * cz - bz * cy) - ay0 * (bx * cz - bz * cx) + az0 * (bx * cy - by * cx)
             vol6 += det
             mx += det * (ax0 + bx + cx)
@@ -687,14 +731,16 @@ def _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, facet_out, fbase, 
             sz += ex * gy - ey * gx
         fa = 0.5 * np.sqrt(sx * sx + sy * sy + sz * sz)
         area_total += fa
-        if flab[f] >= 0:
-            facet_out[fbase + flab[f]] += weight * fa
+        lab = ib[fo + 2 * MAXF3 + f]
+        if lab >= 0:
+            facet_out[fbase + lab] += weight * fa
     vol = vol6 / 6.0
     if abs(vol) <= eps * area_total:
         # flat polytope: a piece touching the cell along a face only
         for f in range(nf):
-            if flab[f] >= 0:
-                facet_out[fbase + flab[f]] = 0.0
+            lab = ib[fo + 2 * MAXF3 + f]
+            if lab >= 0:
+                facet_out[fbase + lab] = 0.0
         return 0.0, 0.0, 0.0, 0.0
     # centroid of a tetra (0,a,b,c) is (a+b+c)/4
     momx = mx / 24.0 + vol * rx
@@ -720,31 +766,36 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
     for i in range(n):
         maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
     for ch in prange(nchunk):
-      (V, W, fstart, flen_, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1,
-       eidx, cap_tmp, ang) = _alloc_3d()
+      VV, fs, ib = _alloc_3d()
       blo = np.empty(3)
       bhi = np.empty(3)
-      tmp_buf = np.zeros(maxdeg)
+      tmp = np.zeros(maxdeg)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
-        tmp = tmp_buf[:nbr_ptr[i + 1] - nbr_ptr[i]]
+        deg = nbr_ptr[i + 1] - nbr_ptr[i]
+        base = nbr_ptr[i]
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
-            if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
+            # the clipping starts from the piece's box cut to the box known to hold the cell
+            ok = True
+            for a in range(3):
+                blo[a] = max(plo[p, a], clo[i, a])
+                bhi[a] = min(phi[p, a], chi[i, a])
+                if blo[a] >= bhi[a]:
+                    ok = False
+            if not ok:
                 continue
-            nv, nf, st = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
-                                           pptr[p], pptr[p + 1], eps, V, W, fstart, flen_, flab,
-                                           fv, gstart, glen, glab, gv, fval, newidx, ekey0,
-                                           ekey1, eidx, cap_tmp, ang)
+            nv, nf, st, s = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+                                              pptr[p], pptr[p + 1], eps, VV, fs, ib)
             if st != STATUS_OK:
                 status[i] = st
                 break
             if nv < 4:
                 continue
-            tmp[:] = 0.0
-            v, mx, my, mz = _integrate_polytope_3d(V, nv, fstart, flen_, flab, fv, nf, tmp, 0, 1.0, eps)
+            for k in range(deg):
+                tmp[k] = 0.0
+            v, mx, my, mz = _integrate_polytope_3d(VV, ib, s, nv, nf, tmp, 0, 1.0, eps)
             w = psign[p] * pdens[p]
-            base = nbr_ptr[i]
-            for k in range(tmp.shape[0]):
+            for k in range(deg):
                 flen[base + k] += psign[p] * tmp[k]
                 fmass[base + k] += w * tmp[k]
             vol[i] += psign[p] * v
@@ -763,8 +814,7 @@ def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nr
     Returns (owner (q,), piece (q,), face_ptr (q+1,), face_label (F,) neighbour index or -1,
     vert_ptr (F+1,), pts (P,3)): face f of polytope k is pts[vert_ptr[f]:vert_ptr[f+1]].
     """
-    (V, W, fstart, flen, flab, fv, gstart, glen, glab, gv, fval, newidx, ekey0, ekey1,
-     eidx, cap_tmp, ang) = _alloc_3d()
+    VV, fs, ib = _alloc_3d()
     nq = 0
     for i in cells:
         nq += cand_ptr[i + 1] - cand_ptr[i]
@@ -787,19 +837,20 @@ def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nr
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
-            nv, nf, st = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
-                                           pptr[p], pptr[p + 1], eps, V, W, fstart, flen, flab,
-                                           fv, gstart, glen, glab, gv, fval, newidx, ekey0,
-                                           ekey1, eidx, cap_tmp, ang)
+            nv, nf, st, s = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
+                                              pptr[p], pptr[p + 1], eps, VV, fs, ib)
             if st != STATUS_OK or nv < 4 or nf < 4:
                 continue
-            vv_, _, _, _ = _integrate_polytope_3d(V, nv, fstart, flen, flab, fv, nf, dummy, 0, 0.0, eps)
+            vv_, _, _, _ = _integrate_polytope_3d(VV, ib, s, nv, nf, dummy, 0, 0.0, eps)
             if vv_ == 0.0:
                 continue
+            vo = s * MAXV3
+            fo = s * _FSET
+            vfo = _FV + s * MAXFV3
             need_f = F + nf
             need_p = P
             for f in range(nf):
-                need_p += flen[f]
+                need_p += ib[fo + MAXF3 + f]
             if need_f > fcap or need_p > pcap:
                 nfcap = 2 * need_f
                 npcap = 2 * need_p
@@ -811,12 +862,14 @@ def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nr
                 pts2[:P] = pts[:P]
                 face_label, vert_ptr, pts, fcap, pcap = fl2, vp2, pts2, nfcap, npcap
             for f in range(nf):
-                face_label[F] = nbr_idx[nbr_ptr[i] + flab[f]] if flab[f] >= 0 else -1
-                for t in range(flen[f]):
-                    vv = fv[fstart[f] + t]
-                    pts[P, 0] = V[vv, 0]
-                    pts[P, 1] = V[vv, 1]
-                    pts[P, 2] = V[vv, 2]
+                lab = ib[fo + 2 * MAXF3 + f]
+                face_label[F] = nbr_idx[nbr_ptr[i] + lab] if lab >= 0 else -1
+                st0 = vfo + ib[fo + f]
+                for t in range(ib[fo + MAXF3 + f]):
+                    vv = vo + ib[st0 + t]
+                    pts[P, 0] = VV[vv, 0]
+                    pts[P, 1] = VV[vv, 1]
+                    pts[P, 2] = VV[vv, 2]
                     P += 1
                 F += 1
                 vert_ptr[F] = P
