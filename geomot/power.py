@@ -337,6 +337,66 @@ def _regular_triangulation(y, h):
     return RegularTriangulation(indptr, indices, hidden, k)
 
 
+def _flipped_triangulation(previous, y, wphi, max_flips=None, hidden=None):
+    """The regular triangulation for the weights ``wphi`` (:math:`h + |y|^2/2`), repaired by
+    edge flips from the regular triangulation ``previous`` of the same 2D targets.
+
+    Used by the Newton solver, whose steps change the weights a little: a flip of every edge
+    that is not locally regular (Lawson) lowers the lifted surface, and a triangulation of all
+    targets whose edges are all locally regular is the regular one (the lower hull), so the
+    result is exact -- the same combinatorics as a new hull, without the hull.  Returns None
+    (build a hull instead) when this does not apply: not 2D, targets collinear or hidden in
+    ``previous``, or flips cannot reach the answer (a target must become hidden: an
+    illegal edge with a non-convex quadrilateral) within ``max_flips`` (default 4n + 1000).
+
+    ``hidden``, optional: a one-element list set to True when the flips stopped at an illegal
+    edge whose quadrilateral is not convex.  Then a target *is* hidden: its lifted point lies
+    in the projection of the triangle of the three others and above their plane (the edge is
+    reflex there), hence above the lower hull.  The solver rejects such a trial step without
+    building the hull (its cell is empty).
+    """
+    from . import _flip
+
+    n, d = y.shape
+    if d != 2 or previous.affine_dim != 2 or previous.simplices is None or previous.hidden.any():
+        return None
+    state = previous.__dict__.get("_flip_state")
+    if state is None:
+        # counter-clockwise lower triangles and their neighbours (nbr[t, k] across the edge
+        # opposite tri[t, k], -1 on the convex hull), kept on the triangulation for the next call
+        tri = np.array(previous.simplices, dtype=np.int64, order="C", copy=True)
+        nbr = _flip.triangle_neighbors(tri, n)
+        _flip.make_ccw(tri, nbr, y)
+        e1 = y[tri[:, 1]] - y[tri[:, 0]]
+        e2 = y[tri[:, 2]] - y[tri[:, 0]]
+        if np.any(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] <= 0.0):
+            state = ()  # flat triangles (qhull's split of a degenerate facet): no flips from here
+        else:
+            state = (tri, nbr)
+        previous.__dict__["_flip_state"] = state
+    if not state:
+        return None
+    tri0, nbr0 = state
+    tri = tri0.copy()
+    nbr = nbr0.copy()
+    if max_flips is None:
+        max_flips = 4 * n + 1000
+    wphi = np.ascontiguousarray(wphi, dtype=np.float64)
+    status, _ = _flip.flip_to_regular(tri, nbr, y, wphi - wphi.mean(), max_flips)
+    if hidden is not None:
+        hidden[0] = status == _flip.STATUS_STUCK
+    if status != _flip.STATUS_OK:
+        return None
+    indptr, indices = _simplex_adjacency(tri, n)
+    # the convex-hull edges (no neighbour): the cells of their vertices are unbounded
+    t_idx, k_idx = np.nonzero(nbr < 0)
+    top = np.column_stack([tri[t_idx, (k_idx + 1) % 3], tri[t_idx, (k_idx + 2) % 3],
+                           np.full(t_idx.size, n, dtype=np.int64)])
+    out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 2, tri, top)
+    out.__dict__["_flip_state"] = (tri, nbr)
+    return out
+
+
 # ----------------------------------------------------------------- result objects
 @dataclass(frozen=True)
 class FacetGeometry:
