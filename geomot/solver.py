@@ -25,10 +25,19 @@ stopping test is accepted.
 
 It stops when :math:`\\max_i |G_i(h) - \\nu_i| / \\nu_i \\le` ``tol``.
 
-Linear solves: a sparse LU with a minimum-degree ordering of the pinned (SPD) Laplacian while
-that is cheap (2D up to 2e5 cells, 3D up to 2e3 cells), smoothed-aggregation AMG
-preconditioned conjugate gradients (``pyamg``) beyond, with a relative tolerance tied to the
-current error (an inexact Newton method).
+The solver iterates on :math:`\\varphi = h + |y|^2/2` (the weights relative to the Voronoi
+diagram), which keeps the differences :math:`h_i - h_j` of close targets exact (see
+``_diagram``).  In 2D the regular triangulation of a trial step is repaired by Lawson edge
+flips from the last accepted one (:func:`geomot.power._flipped_triangulation`; exact, a new
+hull only when a target would become hidden): the hull is built once per solve, not once per
+step.
+
+Linear solves: a sparse LU of the pinned (SPD) Laplacian (a geometric nested-dissection
+ordering in 2D) while that is cheap, smoothed-aggregation AMG preconditioned conjugate
+gradients (``pyamg``) beyond, as an inexact Newton method: the relative residual follows the
+current error (forcing term), CG goes on until the linear model leaves every cell most of its
+target mass, and the AMG hierarchy is kept from one step to the next while it still
+converges well (its setup costs about as much as a solve).
 
 References
 ----------
@@ -63,13 +72,16 @@ _LINEAR_SOLVERS = ("auto", "direct", "amg")
 _NEWTON_MAX_ITER = 100
 #: backtracking halvings before the line search gives up
 _MAX_HALVINGS = 30
+#: repair 2D triangulations by flips between Newton steps (tests switch it off to compare)
+_FLIPS = True
 #: "auto" uses the sparse LU up to this many cells (per dimension), AMG-CG beyond
 _DIRECT_MAX_N = {2: 200_000, 3: 2_000}
 #: 2D direct solves use the geometric nested dissection ordering from this many cells
 _ND_MIN_N = 5_000
 #: file format version written by OTResult.save
 _FORMAT = 1
-_TIMING_KEYS = ("hull", "integration", "assembly", "linear_solve", "backtracking", "alpha", "trials")
+_TIMING_KEYS = ("hull", "integration", "assembly", "linear_solve", "backtracking", "alpha", "trials",
+                "cg_iterations", "amg_setups")
 
 
 def _readonly(a, dtype=np.float64):
@@ -106,9 +118,11 @@ class OTResult:
         ``"newton"`` or ``"montecarlo"``.
     timings : mapping of str -> ndarray
         Per-iteration seconds (Newton): ``hull`` and ``integration`` (the accepted step's
-        diagram: lifted convex hull, clipping and integration), ``assembly`` (Hessian),
+        diagram: its regular triangulation -- lifted convex hull, or edge flips from the last
+        one in 2D -- then clipping and integration), ``assembly`` (Hessian),
         ``linear_solve``, ``backtracking`` (rejected trial diagrams), ``alpha`` (the accepted
-        step size) and ``trials`` (diagrams evaluated); ``start`` (1,) the start's diagram.
+        step size), ``trials`` (diagrams evaluated), ``cg_iterations`` and ``amg_setups``
+        (AMG solves only, else 0); ``start`` (1,) the start's diagram.
     message : str
         Why the solver stopped.
 
@@ -438,7 +452,7 @@ def _relative_error(masses, nu):
     return float(np.max(np.abs(masses - nu) / nu))
 
 
-def _diagram(y, wphi, domain, reject_hidden=False):
+def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     """Power diagram at the weights ``wphi`` :math:`= h + |y|^2/2`, with (hull seconds,
     integration seconds).
 
@@ -450,12 +464,23 @@ def _diagram(y, wphi, domain, reject_hidden=False):
 
     With ``reject_hidden``, return ``(None, hull seconds, 0)`` without integrating when a
     target is hidden (its cell is empty: a trial step the line search must reject anyway).
+
+    With ``previous`` (the triangulation of the last accepted diagram), 2D triangulations are
+    repaired by edge flips (:func:`geomot.power._flipped_triangulation`: exact, the same
+    combinatorics as a new hull) and the hull is built only when flips cannot reach the answer.
     """
     from . import power
 
     t0 = time.perf_counter()
-    h = wphi - 0.5 * np.einsum("ij,ij->i", y, y)
-    tri = power._regular_triangulation(y, h - h.mean())
+    tri = None
+    if previous is not None and _FLIPS:
+        hides = [False]
+        tri = power._flipped_triangulation(previous, y, wphi, hidden=hides)
+        if hides[0] and reject_hidden:
+            return None, time.perf_counter() - t0, 0.0
+    if tri is None:
+        h = wphi - 0.5 * np.einsum("ij,ij->i", y, y)
+        tri = power._regular_triangulation(y, h - h.mean())
     t1 = time.perf_counter()
     if reject_hidden and np.any(tri.hidden):
         return None, t1 - t0, 0.0
@@ -512,16 +537,62 @@ def _voronoi_start(y):
     return -0.5 * np.einsum("ij,ij->i", y, y)
 
 
-def _pinned_system(H):
-    """Connected components of the Laplacian's graph, and one pinned node per component."""
+def _pinned_system(H, stable=False):
+    """Connected components of the Laplacian's graph, and one pinned node per component: the
+    one with the largest diagonal, or with ``stable`` the first one (the same node from one
+    Newton step to the next, so that an AMG hierarchy can be reused)."""
     from scipy.sparse.csgraph import connected_components
 
     ncomp, labels = connected_components(H, directed=False)
+    if stable:
+        _, pinned = np.unique(labels, return_index=True)
+        return ncomp, labels, pinned
     diag = H.diagonal()
     order = np.lexsort((-diag, labels))
     starts = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1])
     pinned = order[starts]
     return ncomp, labels, pinned
+
+
+class _AMGCache:
+    """An AMG hierarchy kept from one Newton step to the next.
+
+    Successive Hessians differ little (the same targets, slightly moved facets), so the last
+    hierarchy still preconditions CG well and its setup (about as long as the solve) is saved.
+    It is rebuilt when the pinned nodes change or when CG with it converges markedly slower
+    (per iteration) than with a fresh one.
+    """
+
+    def __init__(self):
+        self.ml = None
+        self.pinned = None
+        self.fresh_rate = None
+        self.rebuild = True
+        self.setups = 0
+        self.iterations = 0
+
+    def preconditioner(self, A, pinned):
+        import pyamg
+
+        if self.ml is None or self.rebuild or not np.array_equal(pinned, self.pinned):
+            self.ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric")
+            self.pinned = pinned
+            self.fresh_rate = None
+            self.rebuild = False
+            self.setups += 1
+            return self.ml, True
+        return self.ml, False
+
+    def record(self, residuals, fresh):
+        """Convergence factor per CG iteration; a stale hierarchy 1.5x slower is dropped."""
+        self.iterations += max(len(residuals) - 1, 0)
+        if len(residuals) < 3 or residuals[0] <= 0:
+            return
+        rate = (max(residuals[-1], 1e-300) / residuals[0]) ** (1.0 / (len(residuals) - 1))
+        if fresh:
+            self.fresh_rate = rate
+        elif self.fresh_rate is not None and np.log(rate) > np.log(self.fresh_rate) / 1.5:
+            self.rebuild = True
 
 
 def _nested_dissection(y, H, leaf=64):
@@ -622,21 +693,24 @@ def _nd_kernel(y, indptr, indices, leaf):  # pragma: no cover - compiled
     return perm
 
 
-def _solve_laplacian(H, rhs, solver, rtol, order=None):
+def _solve_laplacian(H, rhs, solver, rtol, order=None, amg_cache=None, nu=None, max_rel=None):
     """Solve the Laplacian system ``H d = rhs`` on the complement of the per-component constants.
 
     The right-hand side is projected onto the range (zero sum per connected component), one
     node per component is pinned to 0 and the remaining SPD system is solved by sparse LU
     (``"direct"``; with the fill-reducing permutation ``order`` (n,) and diagonal pivots when
     given, else SuperLU's minimum-degree ordering of :math:`A + A^T`) or AMG-preconditioned CG
-    to relative residual ``rtol`` (``"amg"``).  Returns ``(d, ncomp)``; ``d`` is None when
-    the solve failed.
+    to relative residual ``rtol`` (``"amg"``; with an :class:`_AMGCache` the hierarchy is
+    reused across calls, and with ``nu`` (n,) and ``max_rel`` CG goes on until also
+    :math:`\\max_i |(H d - b)_i| / \\nu_i \\le` ``max_rel``: a residual small in norm can still
+    be large on a light cell, and the line search would then have to shrink the step until
+    that cell keeps its mass).  Returns ``(d, ncomp)``; ``d`` is None when the solve failed.
     """
     import scipy.sparse as sps
 
     n = H.shape[0]
     H = sps.csr_matrix(H)
-    ncomp, labels, pinned = _pinned_system(H)
+    ncomp, labels, pinned = _pinned_system(H, stable=amg_cache is not None)
     sums = np.bincount(labels, weights=rhs, minlength=ncomp)
     sizes = np.bincount(labels, minlength=ncomp)
     b = rhs - (sums / sizes)[labels]
@@ -660,11 +734,33 @@ def _solve_laplacian(H, rhs, solver, rtol, order=None):
         except RuntimeError:  # exactly singular
             return None, ncomp
         x = lu.solve(bb)
-    else:
+    elif amg_cache is None:
         import pyamg
 
         ml = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="symmetric")
         x = ml.solve(bb, tol=rtol, accel="cg", maxiter=500)
+    else:
+        from pyamg.krylov import cg
+
+        A = A.tocsr()
+        ml, fresh = amg_cache.preconditioner(A, pinned)
+        x = None
+        for _ in range(6):
+            residuals = []
+            x, info = cg(A, bb, x0=x, tol=rtol, maxiter=500, M=ml.aspreconditioner(cycle="V"),
+                         residuals=residuals)
+            amg_cache.record(residuals, fresh)
+            if info != 0 and not fresh:  # the stale hierarchy did not make it: a fresh one
+                amg_cache.rebuild = True
+                ml, fresh = amg_cache.preconditioner(A, pinned)
+                continue
+            if nu is None or max_rel is None or not np.all(np.isfinite(x)):
+                break
+            d[idx] = x
+            worst = float(np.max(np.abs(H @ d - b) / nu))
+            if worst <= max_rel:
+                break
+            rtol = rtol * max(1e-3, 0.5 * max_rel / worst)
     if not np.all(np.isfinite(x)):
         return None, ncomp
     d[idx] = x
@@ -738,6 +834,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
               f"(diagram {t_first:.3f}s, eps0 {eps0:.3g})", flush=True)
     ncomp = 1
     order = None  # fill-reducing order of 2D direct solves
+    amg_cache = _AMGCache() if solver == "amg" else None
     try:
         while not converged and not message:
             if iterations >= max_iter:
@@ -746,11 +843,18 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
             t0 = time.perf_counter()
             H = pd.hessian()
             t1 = time.perf_counter()
-            rtol = min(1e-1, max(rel, 1e-3 * tol, 1e-14))
+            # inexact Newton (forcing term): a relative residual of about the current error
+            # keeps the convergence quadratic, and near the end 0.1 tol / error suffices to land
+            # below tol; solving tighter only costs CG iterations
+            rtol = min(1e-1, max(rel, 0.1 * tol / max(rel, 1e-300), 1e-14))
             if solver == "direct" and dim == 2 and n >= _ND_MIN_N:
                 # recomputed at each step: an order built for another step's graph fills in badly
                 order = _nested_dissection(y, H)
-            d, ncomp = _solve_laplacian(H, -err, solver, rtol, order)
+            cg0 = (amg_cache.iterations, amg_cache.setups) if amg_cache is not None else (0, 0)
+            # ... and the linear model must leave every cell most of its target mass (else the
+            # KMT rule min G >= eps0 shrinks the step), down to 0.1 tol near the end
+            max_rel = min(0.25, max(0.1 * tol, rel * rel))
+            d, ncomp = _solve_laplacian(H, -err, solver, rtol, order, amg_cache, nu, max_rel)
             t2 = time.perf_counter()
             if d is None:
                 message = "the Newton linear system could not be solved (singular Hessian: degenerate targets?)"
@@ -765,7 +869,7 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
                 wt = wphi + alpha * d
                 ta = time.perf_counter()
                 try:
-                    pdt, th, ti = _diagram(y, wt, domain, reject_hidden=True)
+                    pdt, th, ti = _diagram(y, wt, domain, reject_hidden=True, previous=pd.triangulation)
                 except (RuntimeError, ValueError):
                     pdt = None
                 if pdt is not None:
@@ -790,7 +894,9 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
             iterations += 1
             history.append(rel)
             for key, val in (("hull", th), ("integration", ti), ("assembly", t1 - t0), ("linear_solve", t2 - t1),
-                             ("backtracking", t_rejected), ("alpha", alpha), ("trials", trials)):
+                             ("backtracking", t_rejected), ("alpha", alpha), ("trials", trials),
+                             ("cg_iterations", amg_cache.iterations - cg0[0] if amg_cache is not None else 0),
+                             ("amg_setups", amg_cache.setups - cg0[1] if amg_cache is not None else 0)):
                 timings[key].append(val)
             converged = rel <= tol
             if bar is not None:
@@ -799,7 +905,9 @@ def _newton(domain, y, nu, tol, max_iter, h0, linear_solver, progress, verbose):
             if verbose:
                 print(f"  it {iterations:3d}: error {rel:.3e} alpha {alpha:g} trials {trials} | hull {th:.3f}s "
                       f"integration {ti:.3f}s assembly {t1 - t0:.3f}s solve {t2 - t1:.3f}s "
-                      f"backtracking {t_rejected:.3f}s", flush=True)
+                      f"backtracking {t_rejected:.3f}s"
+                      + (f" | CG {timings['cg_iterations'][-1]:g} it, {timings['amg_setups'][-1]:g} AMG setup"
+                         if amg_cache is not None else ""), flush=True)
     finally:
         if bar is not None:
             bar.close()

@@ -581,3 +581,73 @@ def test_weights_relative_to_voronoi_keep_close_targets_exact(dim):
     c = _power_diagram(y + shift, phi - half_t, dom_t).masses
     assert np.max(np.abs(c - a) / a) > 1e3 * np.max(np.abs(b - a) / a)
     np.testing.assert_allclose(_power_diagram(y, phi - half, dom).masses.sum(), 1.0, rtol=1e-12)
+
+
+def test_flipped_triangulation_equals_a_new_hull():
+    # the Newton solver repairs the last triangulation by edge flips instead of a new hull:
+    # the result must be the regular triangulation of the new weights, hence the same diagram
+    from geomot.power import _flipped_triangulation, _power_diagram, _regular_triangulation
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    y = rng.random((n, 2))
+    half = 0.5 * np.einsum("ij,ij->i", y, y)
+    prev = _regular_triangulation(y, -half)
+    # a change of the weights of ~0.2 x the squared distance to the nearest neighbour
+    from scipy.spatial import cKDTree
+
+    r_nn = cKDTree(y).query(y, k=2)[0][:, 1]
+    wphi = 0.2 * r_nn ** 2 * rng.uniform(-1, 1, n)
+    flipped = _flipped_triangulation(prev, y, wphi)
+    fresh = _regular_triangulation(y, wphi - half)
+    assert flipped is not None and not fresh.hidden.any()
+    np.testing.assert_array_equal(flipped.indptr, fresh.indptr)
+    np.testing.assert_array_equal(flipped.indices, fresh.indices)
+    a = _power_diagram(y, None, UNIT2, triangulation=flipped, wphi=wphi)
+    b = _power_diagram(y, None, UNIT2, triangulation=fresh, wphi=wphi)
+    np.testing.assert_array_equal(a.masses, b.masses)
+    np.testing.assert_allclose(a.volumes.sum(), 1.0, rtol=1e-13)
+    # boxes around the cells (used on multi-piece domains) agree too
+    lo_a, hi_a = flipped.cell_boxes(y, wphi)
+    lo_b, hi_b = fresh.cell_boxes(y, wphi)
+    np.testing.assert_array_equal(np.isfinite(lo_a), np.isfinite(lo_b))
+    np.testing.assert_allclose(lo_a[np.isfinite(lo_a)], lo_b[np.isfinite(lo_b)], rtol=0, atol=1e-12)
+    # chained: the repaired triangulation is itself a valid start
+    w2 = wphi + 0.1 * r_nn ** 2 * rng.uniform(-1, 1, n)
+    again = _flipped_triangulation(flipped, y, w2)
+    ref = _regular_triangulation(y, w2 - half)
+    assert again is not None
+    np.testing.assert_array_equal(again.indices, ref.indices)
+
+
+def test_flipped_triangulation_declines_when_a_target_must_hide():
+    from geomot.power import _flipped_triangulation, _regular_triangulation
+
+    rng = np.random.default_rng(12)
+    y = rng.random((500, 2))
+    half = 0.5 * np.einsum("ij,ij->i", y, y)
+    prev = _regular_triangulation(y, -half)
+    wphi = np.zeros(500)
+    inner = int(np.argmin(np.sum((y - 0.5) ** 2, axis=1)))
+    wphi[inner] = -1.0  # its cell vanishes: only a new hull can drop the vertex
+    assert _regular_triangulation(y, wphi - half).hidden[inner]
+    hides = [False]
+    assert _flipped_triangulation(prev, y, wphi, hidden=hides) is None
+    assert hides[0]
+    # stuck flips <=> a hidden target: random weight changes from small to large
+    seen = set()
+    for k, scale in enumerate(np.geomspace(1e-5, 1e-2, 12)):
+        w = scale * np.random.default_rng(100 + k).standard_normal(500)
+        hides = [False]
+        out = _flipped_triangulation(prev, y, w, hidden=hides)
+        ref = _regular_triangulation(y, w - half)
+        assert hides[0] == bool(ref.hidden.any())
+        if out is not None:
+            np.testing.assert_array_equal(out.indices, ref.indices)
+        seen.add(hides[0])
+    assert seen == {False, True}
+    # not applicable: 3D, collinear targets
+    y3 = rng.random((200, 3))
+    assert _flipped_triangulation(_regular_triangulation(y3, np.zeros(200)), y3, np.zeros(200)) is None
+    yl = np.column_stack([np.linspace(0, 1, 20), np.linspace(0, 1, 20)])
+    assert _flipped_triangulation(_regular_triangulation(yl, np.zeros(20)), yl, np.zeros(20)) is None

@@ -353,6 +353,30 @@ def test_nearly_coincident_targets_reach_tight_tolerance():
     np.testing.assert_allclose(res.masses, 1.0 / 3000, rtol=2e-9, atol=0)
 
 
+def test_flip_repaired_triangulations_give_the_same_iterates(monkeypatch):
+    # 2D Newton steps repair the last triangulation by flips instead of a new hull: exact, so
+    # the iterates are those of the hull-per-step solver, bit for bit
+    import geomot.solver as solver_mod
+
+    y = np.random.default_rng(21).random((3000, 2))
+    with_flips = solve_ot(SQUARE, y, tol=1e-10)
+    monkeypatch.setattr(solver_mod, "_FLIPS", False)
+    with_hulls = solve_ot(SQUARE, y, tol=1e-10)
+    assert with_flips.converged and with_hulls.converged
+    assert with_flips.iterations == with_hulls.iterations
+    np.testing.assert_array_equal(with_flips.history, with_hulls.history)
+    np.testing.assert_array_equal(with_flips.h, with_hulls.h)
+
+
+@pytest.mark.parametrize("solver", ["direct", "amg"])
+def test_large_n_iteration_count_small(solver):
+    # inexact Newton with AMG (residual small on every light cell) takes as few steps as LU
+    y = np.random.default_rng(22).random((20000, 2))
+    res = solve_ot(SQUARE, y, tol=1e-8, linear_solver=solver)
+    assert res.converged and res.iterations <= 8
+    np.testing.assert_allclose(res.masses, 1.0 / 20000, rtol=1e-8, atol=0)
+
+
 def test_progress_bar(capsys):
     y = np.random.default_rng(0).random((50, 2))
     solve_ot(SQUARE, y, progress=True, verbose=True)
