@@ -366,9 +366,8 @@ def _halfspace_3d(y, wphi, i, j):
 _FSET = 3 * MAXF3            # per face set: start [0, MAXF3), length, label
 _FV = 2 * _FSET              # two face-vertex lists of MAXFV3
 _NEWIDX = _FV + 2 * MAXFV3   # MAXV3: new index of each kept vertex
-_EK0 = _NEWIDX + MAXV3       # MAXV3: edges cut (lower vertex)
-_EK1 = _EK0 + MAXV3          # MAXV3: edges cut (upper vertex)
-_CAP = _EK1 + MAXV3          # 2 MAXV3: cap polygon; its upper half holds cap successors
+_EK0 = _NEWIDX + MAXV3       # MAXV3: edges cut (key: lower vertex * MAXV3 + upper vertex)
+_CAP = _EK0 + MAXV3          # 2 MAXV3: cap polygon; its upper half holds cap successors
 _NINT = _CAP + 2 * MAXV3
 
 
@@ -405,18 +404,27 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
     go = (1 - s) * _FSET
     vfo = _FV + s * MAXFV3
     gvo = _FV + (1 - s) * MAXFV3
-    all_in = True
-    any_in = False
     chain = True  # no vertex on the plane
+    # classify the vertices, copying the kept (inside / on) ones to set 1 - s as we go
+    nw = 0
     for k in range(nv):
-        f = VV[vo + k, 0] * a0 + VV[vo + k, 1] * a1 + VV[vo + k, 2] * a2 - b
+        x0 = VV[vo + k, 0]
+        x1 = VV[vo + k, 1]
+        x2 = VV[vo + k, 2]
+        f = x0 * a0 + x1 * a1 + x2 * a2 - b
         fs[k] = f
-        if f > eps:
-            all_in = False
-        else:
-            any_in = True
+        VV[wo + nw, 0] = x0
+        VV[wo + nw, 1] = x1
+        VV[wo + nw, 2] = x2
+        if f <= eps:
+            ib[_NEWIDX + k] = nw
+            nw += 1
             if f >= -eps:
                 chain = False
+        else:
+            ib[_NEWIDX + k] = -1
+    all_in = nw == nv
+    any_in = nw > 0
     if all_in:
         if label >= 0:
             # a face lying on the clipping plane belongs to the facet with this neighbour
@@ -433,17 +441,6 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
         return -1, nf, STATUS_OK
     if not any_in:
         return 0, 0, STATUS_OK
-    # keep inside / on vertices
-    nw = 0
-    for k in range(nv):
-        if fs[k] <= eps:
-            ib[_NEWIDX + k] = nw
-            VV[wo + nw, 0] = VV[vo + k, 0]
-            VV[wo + nw, 1] = VV[vo + k, 1]
-            VV[wo + nw, 2] = VV[vo + k, 2]
-            nw += 1
-        else:
-            ib[_NEWIDX + k] = -1
     nkept = nw
     ne = 0  # edge-intersection points created (deduplicated by edge); point e is row nkept + e
     ng = 0
@@ -486,11 +483,10 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                 ib[gvo + gptr] = ib[_NEWIDX + va]
                 gptr += 1
             if (fa < -eps and fb > eps) or (fa > eps and fb < -eps):
-                lo_v = va if va < vb else vb
-                hi_v = vb if va < vb else va
+                key = va * MAXV3 + vb if va < vb else vb * MAXV3 + va
                 found = -1
                 for e in range(ne):
-                    if ib[_EK0 + e] == lo_v and ib[_EK1 + e] == hi_v:
+                    if ib[_EK0 + e] == key:
                         found = e
                         break
                 if found < 0:
@@ -500,8 +496,7 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                     VV[wo + nw, 0] = VV[vo + va, 0] + tt * (VV[vo + vb, 0] - VV[vo + va, 0])
                     VV[wo + nw, 1] = VV[vo + va, 1] + tt * (VV[vo + vb, 1] - VV[vo + va, 1])
                     VV[wo + nw, 2] = VV[vo + va, 2] + tt * (VV[vo + vb, 2] - VV[vo + va, 2])
-                    ib[_EK0 + ne] = lo_v
-                    ib[_EK1 + ne] = hi_v
+                    ib[_EK0 + ne] = key
                     ib[so + ne] = -1
                     found = ne
                     ne += 1
@@ -621,18 +616,27 @@ def _alloc_3d():
 
 
 @njit(cache=True)
-def _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps, VV, fs, ib):
+def _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, plo, phi, p0, p1, eps, VV, fs, ib,
+                      hs):
     """Polytope of cell i inside one convex piece.  Returns (nv, nf, status, s): the
-    polytope is set s of the work buffers (see :func:`_alloc_3d`).
+    polytope is set s of the work buffers (see :func:`_alloc_3d`); ``hs`` (4 * degree,)
+    is scratch for the neighbours' half-spaces.
 
     Each clip writes into the other set and the two sets swap roles (no copy per clip).
     """
     s = 0
     nv, nf = _box_polytope(plo, phi, VV, ib, s)
     ndeg = nbr_ptr[i + 1] - nbr_ptr[i]
+    # all the half-spaces first: the neighbours' (scattered) coordinates load in parallel
     for t in range(ndeg):
         a0, a1, a2, b = _halfspace_3d(y, wphi, i, nbr_idx[nbr_ptr[i] + t])
-        nv2, nf2, st = _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, t, eps)
+        hs[4 * t] = a0
+        hs[4 * t + 1] = a1
+        hs[4 * t + 2] = a2
+        hs[4 * t + 3] = b
+    for t in range(ndeg):
+        nv2, nf2, st = _clip_polytope_3d(VV, fs, ib, s, nv, nf, hs[4 * t], hs[4 * t + 1],
+                                         hs[4 * t + 2], hs[4 * t + 3], t, eps)
         if st != STATUS_OK:
             return nv, nf, st, s
         if nv2 == 0:
@@ -770,6 +774,7 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
       blo = np.empty(3)
       bhi = np.empty(3)
       tmp = np.zeros(maxdeg)
+      hs = np.empty(4 * maxdeg)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
         deg = nbr_ptr[i + 1] - nbr_ptr[i]
         base = nbr_ptr[i]
@@ -785,7 +790,7 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
             if not ok:
                 continue
             nv, nf, st, s = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
-                                              pptr[p], pptr[p + 1], eps, VV, fs, ib)
+                                              pptr[p], pptr[p + 1], eps, VV, fs, ib, hs)
             if st != STATUS_OK:
                 status[i] = st
                 break
@@ -823,6 +828,7 @@ def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nr
     face_ptr = np.zeros(nq + 1, dtype=np.int64)
     fcap = 32 * nq + 64
     dummy = np.zeros(np.max(np.diff(nbr_ptr)) + 1 if nbr_ptr.shape[0] > 1 else 1)
+    hs = np.empty(4 * dummy.shape[0])
     blo = np.empty(y.shape[1])
     bhi = np.empty(y.shape[1])
     face_label = np.empty(fcap, dtype=np.int64)
@@ -838,7 +844,7 @@ def cell_polytopes_3d(y, wphi, nbr_ptr, nbr_idx, cells, cand_ptr, cand_piece, nr
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
                 continue
             nv, nf, st, s = _cell_polytope_3d(y, wphi, nbr_ptr, nbr_idx, i, nrm, off, blo, bhi,
-                                              pptr[p], pptr[p + 1], eps, VV, fs, ib)
+                                              pptr[p], pptr[p + 1], eps, VV, fs, ib, hs)
             if st != STATUS_OK or nv < 4 or nf < 4:
                 continue
             vv_, _, _, _ = _integrate_polytope_3d(VV, ib, s, nv, nf, dummy, 0, 0.0, eps)
