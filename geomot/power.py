@@ -324,11 +324,10 @@ def _regular_triangulation(y, h):
         raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
     lower = hull.equations[:, k] < 0
     simp = hull.simplices[lower] if n <= 200_000 else order[hull.simplices[lower]]
-    simp = simp[np.all(simp < n, axis=1)]  # (the top point is never on a lower facet)
+    if simp.size and simp.max() >= n:  # (the top point is never on a lower facet)
+        simp = simp[np.all(simp < n, axis=1)]
     top_simp = hull.simplices[~lower] if n <= 200_000 else order[hull.simplices[~lower]]
-    visible = np.zeros(n, dtype=bool)
-    visible[simp.ravel()] = True
-    hidden = ~visible
+    hidden = np.bincount(simp.ravel(), minlength=n) == 0
     simp = np.ascontiguousarray(simp, dtype=np.int64)
     indptr, indices = _simplex_adjacency(simp, n)
     if k == d:
