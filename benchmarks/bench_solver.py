@@ -81,8 +81,8 @@ def _print_case(r):
     print(f"\n{r['dim']}D n={r['n']:>8d}  solve {r['solve_s']:8.2f} s = {r['hull_calls']:5.1f} hull-calls "
           f"(one hull-call {r['hull_call_s']:.3f} s)  Newton iterations {r['iterations']}  "
           f"error {r['final_error']:.2e}  converged {r['converged']}  peak RSS {r['peak_rss_mb']:.0f} MB")
-    print(f"  start diagram {t['start'][0]:.3f} s; lifted hulls built by the solver: {r['hulls_built']} "
-          "(the other triangulations were repaired by edge flips)")
+    print(f"  start diagram {t['start'][0]:.3f} s; lifted hulls built by the solver: {r['hulls_built']}"
+          + (" (the other triangulations were repaired by edge flips)" if r["dim"] == 2 else ""))
     print("   it  alpha trials  hull/flips  integr  assembly  lin.solve  CG-its  AMG-setups  backtrack   [s]")
     for k in range(len(t["hull"])):
         print(f"  {k + 1:3d}  {t['alpha'][k]:5.3g} {int(t['trials'][k]):6d} {t['hull'][k]:11.3f} "

@@ -336,29 +336,33 @@ def _regular_triangulation(y, h):
     return RegularTriangulation(indptr, indices, hidden, k)
 
 
-def _flipped_triangulation(previous, y, wphi, max_flips=None, hidden=None):
+#: status of :func:`_flipped_triangulation` when flips do not apply
+FLIP_NOT_APPLICABLE = -1
+
+
+def _flipped_triangulation(previous, y, wphi, max_flips=None):
     """The regular triangulation for the weights ``wphi`` (:math:`h + |y|^2/2`), repaired by
     edge flips from the regular triangulation ``previous`` of the same 2D targets.
 
     Used by the Newton solver, whose steps change the weights a little: a flip of every edge
     that is not locally regular (Lawson) lowers the lifted surface, and a triangulation of all
     targets whose edges are all locally regular is the regular one (the lower hull), so the
-    result is exact -- the same combinatorics as a new hull, without the hull.  Returns None
-    (build a hull instead) when this does not apply: not 2D, targets collinear or hidden in
-    ``previous``, or flips cannot reach the answer (a target must become hidden: an
-    illegal edge with a non-convex quadrilateral) within ``max_flips`` (default 4n + 1000).
+    result is exact -- the same combinatorics as a new hull, without the hull.
 
-    ``hidden``, optional: a one-element list set to True when the flips stopped at an illegal
-    edge whose quadrilateral is not convex.  Then a target *is* hidden: its lifted point lies
-    in the projection of the triangle of the three others and above their plane (the edge is
-    reflex there), hence above the lower hull.  The solver rejects such a trial step without
-    building the hull (its cell is empty).
+    Returns ``(triangulation, status)``: ``status`` is ``_flip.STATUS_OK`` (0) with the
+    triangulation, else the triangulation is None and a hull must be built: ``FLIP_NOT_APPLICABLE``
+    (-1: not 2D, collinear targets, hidden targets or flat triangles in ``previous``),
+    ``_flip.STATUS_MAX_FLIPS`` (more than ``max_flips`` flips, default 4n + 1000) or
+    ``_flip.STATUS_STUCK``: an illegal edge whose quadrilateral is not convex.  Then a target
+    *is* hidden -- its lifted point lies over the triangle of the three others and above their
+    plane (the edge is reflex there), hence above the lower hull -- and the solver rejects such
+    a trial step without building the hull (its cell is empty).
     """
     from . import _flip
 
     n, d = y.shape
     if d != 2 or previous.affine_dim != 2 or previous.simplices is None or previous.hidden.any():
-        return None
+        return None, FLIP_NOT_APPLICABLE
     state = previous.__dict__.get("_flip_state")
     if state is None:
         # counter-clockwise lower triangles and their neighbours (nbr[t, k] across the edge
@@ -374,7 +378,7 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None, hidden=None):
             state = (tri, nbr)
         previous.__dict__["_flip_state"] = state
     if not state:
-        return None
+        return None, FLIP_NOT_APPLICABLE
     tri0, nbr0 = state
     tri = tri0.copy()
     nbr = nbr0.copy()
@@ -382,10 +386,8 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None, hidden=None):
         max_flips = 4 * n + 1000
     wphi = np.ascontiguousarray(wphi, dtype=np.float64)
     status, _ = _flip.flip_to_regular(tri, nbr, y, wphi - wphi.mean(), max_flips)
-    if hidden is not None:
-        hidden[0] = status == _flip.STATUS_STUCK
     if status != _flip.STATUS_OK:
-        return None
+        return None, int(status)
     indptr, indices = _simplex_adjacency(tri, n)
     # the convex-hull edges (no neighbour): the cells of their vertices are unbounded
     t_idx, k_idx = np.nonzero(nbr < 0)
@@ -393,7 +395,7 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None, hidden=None):
                            np.full(t_idx.size, n, dtype=np.int64)])
     out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 2, tri, top)
     out.__dict__["_flip_state"] = (tri, nbr)
-    return out
+    return out, _flip.STATUS_OK
 
 
 # ----------------------------------------------------------------- result objects

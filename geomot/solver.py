@@ -470,14 +470,13 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     repaired by edge flips (:func:`geomot.power._flipped_triangulation`: exact, the same
     combinatorics as a new hull) and the hull is built only when flips cannot reach the answer.
     """
-    from . import power
+    from . import _flip, power
 
     t0 = time.perf_counter()
     tri = None
     if previous is not None and _FLIPS:
-        hides = [False]
-        tri = power._flipped_triangulation(previous, y, wphi, hidden=hides)
-        if hides[0] and reject_hidden:
+        tri, status = power._flipped_triangulation(previous, y, wphi)
+        if status == _flip.STATUS_STUCK and reject_hidden:  # a hidden target: an empty cell
             return None, time.perf_counter() - t0, 0.0
     if tri is None:
         h = wphi - 0.5 * np.einsum("ij,ij->i", y, y)

@@ -598,7 +598,8 @@ def test_flipped_triangulation_equals_a_new_hull():
 
     r_nn = cKDTree(y).query(y, k=2)[0][:, 1]
     wphi = 0.2 * r_nn ** 2 * rng.uniform(-1, 1, n)
-    flipped = _flipped_triangulation(prev, y, wphi)
+    flipped, status = _flipped_triangulation(prev, y, wphi)
+    assert status == 0
     fresh = _regular_triangulation(y, wphi - half)
     assert flipped is not None and not fresh.hidden.any()
     np.testing.assert_array_equal(flipped.indptr, fresh.indptr)
@@ -614,7 +615,7 @@ def test_flipped_triangulation_equals_a_new_hull():
     np.testing.assert_allclose(lo_a[np.isfinite(lo_a)], lo_b[np.isfinite(lo_b)], rtol=0, atol=1e-12)
     # chained: the repaired triangulation is itself a valid start
     w2 = wphi + 0.1 * r_nn ** 2 * rng.uniform(-1, 1, n)
-    again = _flipped_triangulation(flipped, y, w2)
+    again, _ = _flipped_triangulation(flipped, y, w2)
     ref = _regular_triangulation(y, w2 - half)
     assert again is not None
     np.testing.assert_array_equal(again.indices, ref.indices)
@@ -631,23 +632,22 @@ def test_flipped_triangulation_declines_when_a_target_must_hide():
     inner = int(np.argmin(np.sum((y - 0.5) ** 2, axis=1)))
     wphi[inner] = -1.0  # its cell vanishes: only a new hull can drop the vertex
     assert _regular_triangulation(y, wphi - half).hidden[inner]
-    hides = [False]
-    assert _flipped_triangulation(prev, y, wphi, hidden=hides) is None
-    assert hides[0]
+    from geomot._flip import STATUS_STUCK
+
+    assert _flipped_triangulation(prev, y, wphi) == (None, STATUS_STUCK)
     # stuck flips <=> a hidden target: random weight changes from small to large
     seen = set()
     for k, scale in enumerate(np.geomspace(1e-5, 1e-2, 12)):
         w = scale * np.random.default_rng(100 + k).standard_normal(500)
-        hides = [False]
-        out = _flipped_triangulation(prev, y, w, hidden=hides)
+        out, status = _flipped_triangulation(prev, y, w)
         ref = _regular_triangulation(y, w - half)
-        assert hides[0] == bool(ref.hidden.any())
+        assert (status == STATUS_STUCK) == bool(ref.hidden.any())
         if out is not None:
             np.testing.assert_array_equal(out.indices, ref.indices)
-        seen.add(hides[0])
-    assert seen == {False, True}
+        seen.add(status)
+    assert seen == {0, STATUS_STUCK}
     # not applicable: 3D, collinear targets
     y3 = rng.random((200, 3))
-    assert _flipped_triangulation(_regular_triangulation(y3, np.zeros(200)), y3, np.zeros(200)) is None
+    assert _flipped_triangulation(_regular_triangulation(y3, np.zeros(200)), y3, np.zeros(200))[0] is None
     yl = np.column_stack([np.linspace(0, 1, 20), np.linspace(0, 1, 20)])
-    assert _flipped_triangulation(_regular_triangulation(yl, np.zeros(20)), yl, np.zeros(20)) is None
+    assert _flipped_triangulation(_regular_triangulation(yl, np.zeros(20)), yl, np.zeros(20))[0] is None
