@@ -19,7 +19,10 @@ validated float64 / int64 arrays only.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # Buffer sizes of the per-cell work arrays (a 3D Laguerre cell has ~15 faces on average;
 # cells of degenerate inputs can have many more).  Overflow is reported, never ignored.
@@ -31,6 +34,24 @@ MAXFV3 = 4096
 STATUS_OK = 0
 CHUNK = 256  # cells per parallel task: work buffers are allocated once per chunk
 STATUS_OVERFLOW = 1
+
+
+@intrinsic
+def _parallel_chunksize(typingctx, n):
+    """Set numba's parallel chunk size (iterations handed to a thread at a time), returning
+    the previous one.  Same as ``numba.set_parallel_chunksize``, whose jitted form holds a
+    ctypes pointer (a function using it cannot be cached); this one calls the threading
+    layer's symbol, declared as numba's parfor lowering declares it."""
+    def codegen(context, builder, sig, args):
+        uintp_t = context.get_value_type(types.uintp)
+        get = cgutils.get_or_insert_function(builder.module, ir.FunctionType(uintp_t, []),
+                                             "get_parallel_chunksize")
+        put = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [uintp_t]),
+                                              "set_parallel_chunksize")
+        prev = builder.call(get, [])
+        builder.call(put, [context.cast(builder, args[0], sig.args[0], types.uintp)])
+        return prev
+    return types.uintp(n), codegen
 
 
 @njit(cache=True)
@@ -769,6 +790,8 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
     maxdeg = 1
     for i in range(n):
         maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
+    # chunks handed out one at a time: a thread slowed down (by other processes) takes fewer
+    prev = _parallel_chunksize(1)
     for ch in prange(nchunk):
       VV, fs, ib = _alloc_3d()
       blo = np.empty(3)
@@ -808,6 +831,7 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
             mom[i, 0] += w * mx
             mom[i, 1] += w * my
             mom[i, 2] += w * mz
+    _parallel_chunksize(prev)
     return vol, mass, mom, flen, fmass, status
 
 
