@@ -121,7 +121,7 @@ def _simplex_adjacency(simp, n):
     for i in range(n):
         deg[i + 1] += deg[i]
     fill = deg[:-1].copy()
-    raw = np.empty(deg[n], dtype=np.int64)
+    raw = np.empty(deg[n], dtype=np.int32)  # (vertex indices; half the memory traffic of int64)
     for s in range(simp.shape[0]):
         for p in range(k):
             a = simp[s, p]
@@ -131,7 +131,7 @@ def _simplex_adjacency(simp, n):
                     fill[a] += 1
     indptr = np.zeros(n + 1, dtype=np.int64)
     out = np.empty(deg[n], dtype=np.int64)
-    seen = np.full(n, -1, dtype=np.int64)  # row that last saw each neighbour: O(1) dedupe
+    seen = np.full(n, -1, dtype=np.int32)  # row that last saw each neighbour: O(1) dedupe
     m = 0
     for i in range(n):
         start = m
