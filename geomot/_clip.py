@@ -472,8 +472,6 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
     for f in range(nf):
         st = vfo + ib[fo + f]
         L = ib[fo + MAXF3 + f]
-        if gptr + 2 * L > MAXFV3 or ng >= MAXF3:
-            return nv, nf, STATUS_OVERFLOW
         # fast path: a face with no vertex outside is kept as it is
         out_any = False
         for t in range(L):
@@ -481,6 +479,8 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                 out_any = True
                 break
         if not out_any:
+            if ng >= MAXF3 or gptr + L > MAXFV3:
+                return nv, nf, STATUS_OVERFLOW
             ib[go + ng] = gptr
             ib[go + MAXF3 + ng] = L
             ib[go + 2 * MAXF3 + ng] = ib[fo + 2 * MAXF3 + f]
@@ -501,6 +501,8 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
             vb = ib[st + t + 1] if t + 1 < L else ib[st]
             fb = fs[vb]
             if fa <= eps:
+                if gptr >= MAXFV3:
+                    return nv, nf, STATUS_OVERFLOW
                 ib[gvo + gptr] = ib[_NEWIDX + va]
                 gptr += 1
             if (fa < -eps and fb > eps) or (fa > eps and fb < -eps):
@@ -522,6 +524,8 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                     found = ne
                     ne += 1
                     nw += 1
+                if gptr >= MAXFV3:
+                    return nv, nf, STATUS_OVERFLOW
                 ib[gvo + gptr] = nkept + found
                 gptr += 1
                 ncross += 1
@@ -537,6 +541,8 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
             else:
                 chain = False
         if gptr - start >= 3:
+            if ng >= MAXF3:
+                return nv, nf, STATUS_OVERFLOW
             ib[go + ng] = start
             ib[go + MAXF3 + ng] = gptr - start
             ib[go + 2 * MAXF3 + ng] = ib[fo + 2 * MAXF3 + f]
