@@ -19,10 +19,7 @@ validated float64 / int64 arrays only.
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 # Buffer sizes of the per-cell work arrays (a 3D Laguerre cell has ~15 faces on average;
 # cells of degenerate inputs can have many more).  Overflow is reported, never ignored.
@@ -34,24 +31,6 @@ MAXFV3 = 4096
 STATUS_OK = 0
 CHUNK = 256  # cells per parallel task: work buffers are allocated once per chunk
 STATUS_OVERFLOW = 1
-
-
-@intrinsic
-def _parallel_chunksize(typingctx, n):
-    """Set numba's parallel chunk size (iterations handed to a thread at a time), returning
-    the previous one.  Same as ``numba.set_parallel_chunksize``, whose jitted form holds a
-    ctypes pointer (a function using it cannot be cached); this one calls the threading
-    layer's symbol, declared as numba's parfor lowering declares it."""
-    def codegen(context, builder, sig, args):
-        uintp_t = context.get_value_type(types.uintp)
-        get = cgutils.get_or_insert_function(builder.module, ir.FunctionType(uintp_t, []),
-                                             "get_parallel_chunksize")
-        put = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [uintp_t]),
-                                              "set_parallel_chunksize")
-        prev = builder.call(get, [])
-        builder.call(put, [context.cast(builder, args[0], sig.args[0], types.uintp)])
-        return prev
-    return types.uintp(n), codegen
 
 
 @njit(cache=True)
@@ -414,6 +393,21 @@ def _box_polytope(lo, hi, VV, ib, s):
 
 
 @njit(cache=True)
+def _append_cap(ib, go, gvo, ng, gptr, nc, label):
+    """Append the cap polygon ``ib[_CAP:_CAP + nc]`` as face ``ng`` (label ``label``) of the
+    polytope whose face table starts at ``go`` and vertex lists at ``gvo``.  Returns the new
+    ``(ng, gptr)``, or ``(-1, gptr)`` when the face buffers are full."""
+    if ng >= MAXF3 or gptr + nc > MAXFV3:
+        return -1, gptr
+    ib[go + ng] = gptr
+    ib[go + MAXF3 + ng] = nc
+    ib[go + 2 * MAXF3 + ng] = label
+    for k in range(nc):
+        ib[gvo + gptr + k] = ib[_CAP + k]
+    return ng + 1, gptr + nc
+
+
+@njit(cache=True)
 def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
     """Clip polytope set s by <x,a> <= b.  The result is written into set 1 - s.
 
@@ -561,16 +555,9 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                 chain = False
                 break
         if chain and e == 0:
-            nc = ne
-            if ng >= MAXF3 or gptr + nc > MAXFV3:
+            ng, gptr = _append_cap(ib, go, gvo, ng, gptr, ne, label)
+            if ng < 0:
                 return nv, nf, STATUS_OVERFLOW
-            ib[go + ng] = gptr
-            ib[go + MAXF3 + ng] = nc
-            ib[go + 2 * MAXF3 + ng] = label
-            ng += 1
-            for k in range(nc):
-                ib[gvo + gptr] = ib[_CAP + k]
-                gptr += 1
             return nw, ng, STATUS_OK
     # cap polygon: every new vertex on the plane (kept "on" vertices and edge points)
     nc = 0
@@ -621,15 +608,9 @@ def _clip_polytope_3d(VV, fs, ib, s, nv, nf, a0, a1, a2, b, label, eps):
                 m -= 1
             fs[ao + m + 1] = a_k
             ib[_CAP + m + 1] = v_k
-        if ng >= MAXF3 or gptr + nc > MAXFV3:
+        ng, gptr = _append_cap(ib, go, gvo, ng, gptr, nc, label)
+        if ng < 0:
             return nv, nf, STATUS_OVERFLOW
-        ib[go + ng] = gptr
-        ib[go + MAXF3 + ng] = nc
-        ib[go + 2 * MAXF3 + ng] = label
-        ng += 1
-        for k in range(nc):
-            ib[gvo + gptr] = ib[_CAP + k]
-            gptr += 1
     return nw, ng, STATUS_OK
 
 
@@ -796,8 +777,6 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
     maxdeg = 1
     for i in range(n):
         maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
-    # chunks handed out one at a time: a thread slowed down (by other processes) takes fewer
-    prev = _parallel_chunksize(1)
     for ch in prange(nchunk):
       VV, fs, ib = _alloc_3d()
       blo = np.empty(3)
@@ -837,7 +816,6 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
             mom[i, 0] += w * mx
             mom[i, 1] += w * my
             mom[i, 2] += w * mz
-    _parallel_chunksize(prev)
     return vol, mass, mom, flen, fmass, status
 
 
