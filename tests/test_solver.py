@@ -375,6 +375,11 @@ def test_large_n_iteration_count_small(solver):
     res = solve_ot(SQUARE, y, tol=1e-8, linear_solver=solver)
     assert res.converged and res.iterations <= 8
     np.testing.assert_allclose(res.masses, 1.0 / 20000, rtol=1e-8, atol=0)
+    setups, cg_its = res.timings["amg_setups"], res.timings["cg_iterations"]
+    if solver == "amg":  # the hierarchy is reused by some steps, and CG did run
+        assert 1 <= setups.sum() < res.iterations and np.all(cg_its >= 1)
+    else:
+        assert setups.sum() == 0 and cg_its.sum() == 0
 
 
 def test_progress_bar(capsys):
