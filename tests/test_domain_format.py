@@ -97,6 +97,13 @@ def built():
     return fixture_domains()
 
 
+def test_fixture_covers_every_registered_kind(built):
+    from geomot._domain_kinds import KINDS
+
+    assert sorted(CASES) == sorted(built)
+    assert {D.kind for D in built.values()} == set(KINDS)
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_old_arrays_load_into_the_same_domain(name):
     from geomot.domain import Domain
