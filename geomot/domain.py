@@ -17,9 +17,9 @@ holes -> constrained Delaunay triangles, merged into convex polygons; watertight
 cone tetrahedra; image -> one box piece per pixel of positive value; triangulation -> one
 triangle per positive triangle.
 
-:class:`Domain` is a facade: each kind is a private class in ``geomot._domain_kinds``
-(registered in ``KINDS``), its decompositions are in ``geomot._decompose`` and
-:class:`ConvexPieces` is defined in ``geomot._pieces``.
+:class:`Domain` is a facade: each kind is a private class in ``geomot._domain_kinds``,
+registered in ``KINDS`` with the interface of ``geomot._domain_kind``; the decompositions are
+in ``geomot._decompose`` and :class:`ConvexPieces` is defined in ``geomot._pieces``.
 
 References
 ----------
@@ -28,7 +28,6 @@ References
 .. [2] N. Lei et al., "Mode collapse and regularity of optimal transportation maps",
    arXiv:1902.02934, 2019.
 """
-
 
 from __future__ import annotations
 
@@ -70,7 +69,7 @@ class Domain:
 
     @classmethod
     def _of(cls, impl):
-        """Wrap a kind object (``geomot._domain_kinds.DomainKind``)."""
+        """Wrap a kind object (a ``geomot._domain_kind.DomainKind``)."""
         self = object.__new__(cls)
         object.__setattr__(self, "_impl", impl)
         return self
@@ -356,9 +355,10 @@ class Domain:
     def pieces_disjoint(self):
         """bool: the pieces have disjoint interiors and sign +1 (they partition the domain).
 
-        False for a mesh: its signed cone tetrahedra overlap, so measures summed over pieces
-        are exact but the pieces' own geometry (cells and facets clipped piece by piece) is
-        not the domain's; intersect with :attr:`geometry` instead.
+        False for a mesh: its signed cone tetrahedra may overlap (positive and negative ones
+        cancel outside the solid), so measures summed over pieces are exact but the pieces'
+        own geometry (cells and facets clipped piece by piece) is not the domain's; intersect
+        with :attr:`geometry` instead.
 
         Example
         -------
