@@ -422,22 +422,8 @@ class _LowerEnvelope:
         return np.where(inside, g, np.inf)
 
 
-def _triangulate_polygon(poly):
-    """Triangles (k, 3, 2) covering a shapely (multi)polygon exactly (constrained Delaunay)."""
-    import shapely
-
-    if poly.is_empty or poly.area <= 0:
-        return np.zeros((0, 3, 2))
-    tris = shapely.constrained_delaunay_triangles(poly)
-    out = []
-    for g in shapely.get_parts(tris):
-        if g.is_empty or g.area <= 0:
-            continue
-        c = np.asarray(g.exterior.coords)[:3, :2]
-        out.append(c)
-    if not out:
-        return np.zeros((0, 3, 2))
-    return np.asarray(out)
+# one triangulation of polygons for the package: the domain's (ccw, slivers dropped)
+from ._decompose import polygon_triangles as _triangulate_polygon  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------

@@ -339,8 +339,7 @@ class PiecewiseLinearMap:
         self._adj_ptr = adj.indptr.astype(np.int64)
         self._adj_idx = adj.indices.astype(np.int64)
         self._cen_tree = cKDTree(cen)
-        kind = getattr(self._domain, "kind", None)
-        self._convex_domain = kind in ("box", "disk", "ball")
+        self._convex_domain = bool(getattr(self._domain, "is_convex", False))
         self._potential = None
         if singular is not None and not avoid_singular:
             raise ValueError("singular= is only used with avoid_singular=True")

@@ -581,7 +581,7 @@ class PowerDiagram:
             return merged.buffer(0) if not merged.is_valid else merged
         import trimesh
 
-        if self.domain.kind == "mesh":
+        if not self.domain.pieces_disjoint:
             # the signed cone decomposition is not a partition: intersect the convex cell
             # (clipped to the bounding box) with the solid itself
             box = Domain.box(*self.domain.bounds)
@@ -614,7 +614,7 @@ class PowerDiagram:
         Raises ``ValueError`` on a mesh domain: its signed cone decomposition is not a
         partition, so the pieces' facets overlap (the facet *measures* are exact there).
         """
-        if self.domain.kind == "mesh":
+        if not self.domain.pieces_disjoint:
             raise ValueError("facet geometry is not available on a mesh domain (its signed cone "
                              "decomposition is not a partition); facet_measures are exact")
         d = self.dim

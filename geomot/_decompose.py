@@ -1,0 +1,390 @@
+"""Decompositions of domains into convex pieces, point location and uniform sampling of pieces.
+
+The one source for: constrained Delaunay triangulation of polygons (also used by
+:meth:`geomot.BrenierPotential.graph`), Hertel-Mehlhorn merging of triangles into convex
+polygons, half-spaces of triangles, tetrahedra and convex polytopes, the signed cone
+decomposition of a closed surface
+
+.. math:: \\mathbf 1_\\Omega = \\sum_f \\operatorname{sign}(T_f)\\, \\mathbf 1_{T_f}
+          \\quad\\text{a.e.},\\qquad T_f = \\operatorname{conv}(c, a_f, b_f, c_f),
+
+point-in-solid by the winding number along a ray, and uniform sampling of triangles, boxes and
+tetrahedra.  Everything here only computes: the kinds in ``_domain_kinds`` validate first.
+
+References
+----------
+.. [1] S. Hertel, K. Mehlhorn, "Fast triangulation of simple polygons", FCT 1983, LNCS 158.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._pieces import ConvexPieces
+from ._tol import tol
+
+__all__ = ["orient_ccw", "triangles_area", "triangle_pieces", "polygon_triangles", "merge_convex",
+           "polygon_pieces", "regular_polygon", "convex_polytope_halfspaces",
+           "signed_cone_tetrahedra", "tetra_pieces", "RayParity", "sample_triangles",
+           "sample_boxes", "sample_tetrahedra", "rejection_sample", "incircles"]
+
+
+# ---------------------------------------------------------------------------------- triangles
+def orient_ccw(tri):
+    """tri (T, 3, 2) -> counter-clockwise copy and the signed doubled areas before orienting."""
+    u = tri[:, 1] - tri[:, 0]
+    v = tri[:, 2] - tri[:, 0]
+    cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    out = tri.copy()
+    neg = cross < 0
+    out[neg] = out[neg][:, ::-1]
+    return out, cross
+
+
+def triangles_area(tri):
+    """tri (T, 3, 2) -> (T,) unsigned areas."""
+    u = tri[:, 1] - tri[:, 0]
+    v = tri[:, 2] - tri[:, 0]
+    return 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
+
+
+def _triangle_halfspaces(tri):
+    """tri (T, 3, 2) counter-clockwise -> normals (3T, 2), offsets (3T,)."""
+    a = tri
+    b = np.roll(tri, -1, axis=1)
+    e = b - a
+    nrm = np.stack([e[..., 1], -e[..., 0]], axis=-1)
+    nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
+    off = np.einsum("tkd,tkd->tk", nrm, a)
+    return nrm.reshape(-1, 2), off.reshape(-1)
+
+
+def triangle_pieces(tri, density):
+    """tri (T, 3, 2) ccw, density (T,) -> ConvexPieces with 3 half-spaces per triangle."""
+    T = tri.shape[0]
+    nrm, off = _triangle_halfspaces(tri)
+    return ConvexPieces(nrm, off, np.arange(0, 3 * T + 1, 3, dtype=np.int64),
+                        tri.min(axis=1), tri.max(axis=1), np.ones(T), density)
+
+
+def polygon_triangles(geom):
+    """Constrained Delaunay triangles of a shapely (Multi)Polygon -> (T, 3, 2) ccw, non-degenerate.
+
+    Triangles of area at most ``tol.volume * scale**2`` (slivers of collinear boundary
+    vertices) are dropped; an empty or zero-area geometry gives ``(0, 3, 2)``.
+
+    Example
+    -------
+    >>> import shapely
+    >>> polygon_triangles(shapely.box(0, 0, 2, 1)).shape
+    (2, 3, 2)
+    """
+    import shapely
+
+    if geom.is_empty or not geom.area > 0:
+        return np.zeros((0, 3, 2))
+    tris = shapely.get_parts(shapely.constrained_delaunay_triangles(geom))
+    if len(tris) == 0:
+        return np.zeros((0, 3, 2))
+    coords = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(len(tris), 4, 2)[:, :3]
+    tri, cross = orient_ccw(coords)
+    scale = max(float(np.ptp(coords.reshape(-1, 2), axis=0).max()), 1e-300)
+    keep = np.abs(cross) > tol.volume * scale ** 2
+    return np.ascontiguousarray(tri[keep])
+
+
+def incircles(tri):
+    """Incircles of triangles (T, 3, 2): centres (T, 2), radii (T,)."""
+    a = np.linalg.norm(tri[:, 1] - tri[:, 2], axis=1)
+    b = np.linalg.norm(tri[:, 2] - tri[:, 0], axis=1)
+    c = np.linalg.norm(tri[:, 0] - tri[:, 1], axis=1)
+    s = a + b + c
+    centre = (a[:, None] * tri[:, 0] + b[:, None] * tri[:, 1] + c[:, None] * tri[:, 2]) / s[:, None]
+    return centre, 2.0 * triangles_area(tri) / s
+
+
+# ---------------------------------------------------------------------------------- polygons
+def merge_convex(tri):
+    """Hertel-Mehlhorn: merge ccw triangles (T, 3, 2) across diagonals while the union stays convex.
+
+    Returns the distinct vertices (m, 2) and a list of ccw vertex-index cycles.  At most four
+    times the minimal number of convex pieces; diagonals are tried longest first.
+    """
+    pts, inv = np.unique(tri.reshape(-1, 2), axis=0, return_inverse=True)
+    ids = inv.reshape(-1, 3)
+    T = len(ids)
+    cycles = {t: [int(v) for v in ids[t]] for t in range(T)}
+    owner = {}
+    for t in range(T):
+        c = cycles[t]
+        for k in range(3):
+            owner[(c[k], c[(k + 1) % 3])] = t
+    diag = np.array([(u, v) for (u, v) in owner if u < v and (v, u) in owner], dtype=np.int64)
+    diag = diag.reshape(-1, 2)
+    length = np.sum((pts[diag[:, 0]] - pts[diag[:, 1]]) ** 2, axis=1)
+    order = np.argsort(-length, kind="stable")
+    diag = diag.tolist()
+
+    xy = pts.tolist()
+
+    def turn(a, b, c):
+        (ax, ay), (bx, by), (cx, cy) = xy[a], xy[b], xy[c]
+        e1x, e1y, e2x, e2y = bx - ax, by - ay, cx - bx, cy - by
+        return e1x * e2y - e1y * e2x, ((e1x * e1x + e1y * e1y) * (e2x * e2x + e2y * e2y)) ** 0.5
+
+    for i in order:
+        u, v = diag[i]
+        a, b = owner.get((u, v)), owner.get((v, u))
+        if a is None or b is None or a == b:
+            continue
+        A, B = cycles[a], cycles[b]
+        ia, ib = A.index(u), B.index(v)
+        # A has u -> v at ia; B has v -> u at ib
+        ra = A[ia + 1:] + A[:ia + 1]  # starts at v, ends at u
+        rb = B[ib + 1:] + B[:ib + 1]  # starts at u, ends at v
+        merged = ra + rb[1:-1]
+        if len(set(merged)) != len(merged):  # the pieces touch elsewhere too: not a simple polygon
+            continue
+        # convexity at u (prev in A, next in B) and at v (prev in B, next in A)
+        ok = True
+        for p, q, r in ((ra[-2], u, rb[1]), (rb[-2], v, ra[1])):
+            cr, nrm = turn(p, q, r)
+            if cr < -tol.clip * nrm:
+                ok = False
+                break
+        if not ok:
+            continue
+        del owner[(u, v)], owner[(v, u)]
+        cycles[a] = merged
+        del cycles[b]
+        for k in range(len(merged)):
+            owner[(merged[k], merged[(k + 1) % len(merged)])] = a
+    return pts, list(cycles.values())
+
+
+def _cycle_neighbors(counts):
+    """For concatenated cycles of the given lengths: (prev, next) index arrays."""
+    total = int(np.sum(counts))
+    start = np.repeat(np.cumsum(counts) - counts, counts)
+    end = start + np.repeat(counts, counts) - 1
+    idx = np.arange(total)
+    nxt = np.where(idx == end, start, idx + 1)
+    prv = np.where(idx == start, end, idx - 1)
+    return prv, nxt
+
+
+def polygon_pieces(pts, cycles, density):
+    """Convex ccw cycles (vertex indices into pts) -> ConvexPieces and areas (vectorised)."""
+    counts = np.array([len(c) for c in cycles], dtype=np.int64)
+    P = pts[np.concatenate(cycles)]
+    # drop collinear vertices (they would give duplicate half-spaces)
+    prv, nxt = _cycle_neighbors(counts)
+    e1, e2 = P - P[prv], P[nxt] - P
+    cr = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    keep = np.abs(cr) > tol.clip * np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
+    piece = np.repeat(np.arange(len(counts)), counts)
+    P, piece = P[keep], piece[keep]
+    counts = np.bincount(piece, minlength=len(counts))
+    prv, nxt = _cycle_neighbors(counts)
+    e = P[nxt] - P
+    nrm = np.stack([e[:, 1], -e[:, 0]], axis=1)
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+    off = np.einsum("kd,kd->k", nrm, P)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    lo = np.minimum.reduceat(P, indptr[:-1], axis=0)
+    hi = np.maximum.reduceat(P, indptr[:-1], axis=0)
+    area = 0.5 * np.bincount(piece, weights=P[:, 0] * P[nxt, 1] - P[nxt, 0] * P[:, 1],
+                             minlength=len(counts))
+    nP = len(counts)
+    pieces = ConvexPieces(nrm, off, indptr, lo, hi, np.ones(nP), np.full(nP, density))
+    return pieces, area
+
+
+def regular_polygon(center, radius, resolution):
+    """The ``resolution`` vertices :math:`c + r(\\cos\\theta_k, \\sin\\theta_k)`, ccw."""
+    t = 2.0 * np.pi * np.arange(resolution) / resolution
+    return center[None, :] + radius * np.stack([np.cos(t), np.sin(t)], axis=1)
+
+
+# ---------------------------------------------------------------------------------- solids
+def convex_polytope_halfspaces(mesh):
+    """Half-spaces (outward) of a convex trimesh, coplanar adjacent faces merged."""
+    fn = np.asarray(mesh.face_normals, dtype=np.float64)
+    v0 = np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)[:, 0]]
+    keep = np.ones(len(fn), dtype=bool)
+    for group in mesh.facets:
+        keep[np.asarray(group)[1:]] = False
+    n = fn[keep]
+    n = n / np.linalg.norm(n, axis=1, keepdims=True)
+    return n, np.einsum("td,td->t", n, v0[keep])
+
+
+def _tetra_halfspaces(tet):
+    """tet (T, 4, 3), any orientation -> outward normals (4T, 3), offsets (4T,) (face k opposite vertex k)."""
+    T = tet.shape[0]
+    nrm = np.empty((T, 4, 3))
+    off = np.empty((T, 4))
+    for k in range(4):
+        face = [i for i in range(4) if i != k]
+        a, b, c = tet[:, face[0]], tet[:, face[1]], tet[:, face[2]]
+        n = np.cross(b - a, c - a)
+        # orient away from the opposite vertex
+        s = np.einsum("td,td->t", n, tet[:, k] - a)
+        n[s > 0] *= -1
+        n /= np.linalg.norm(n, axis=1, keepdims=True)
+        nrm[:, k] = n
+        off[:, k] = np.einsum("td,td->t", n, a)
+    return nrm.reshape(-1, 3), off.reshape(-1)
+
+
+def signed_cone_tetrahedra(vertices, faces, apex=None):
+    """Signed cone decomposition: one tetra (c, a, b, f) per face, apex c (default: vertex centroid).
+
+    Returns tet (T, 4, 3), sign (T,), volume (T,) (unsigned), degenerate tetras removed.
+    """
+    c = vertices.mean(axis=0) if apex is None else apex
+    a, b, f = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    vol = np.einsum("td,td->t", np.cross(a - c, b - c), f - c) / 6.0
+    scale = max(float(np.ptp(vertices, axis=0).max()), 1e-300)
+    keep = np.abs(vol) > tol.volume * scale ** 3
+    tet = np.stack([np.broadcast_to(c, a.shape), a, b, f], axis=1)[keep]
+    return np.ascontiguousarray(tet), np.sign(vol[keep]), np.abs(vol[keep])
+
+
+def tetra_pieces(tet, sign):
+    """tet (T, 4, 3), sign (T,) -> ConvexPieces with 4 half-spaces per tetrahedron, density 1."""
+    nrm, off = _tetra_halfspaces(tet)
+    T = len(tet)
+    return ConvexPieces(nrm, off, np.arange(0, 4 * T + 1, 4, dtype=np.int64),
+                        tet.min(axis=1), tet.max(axis=1), sign, np.ones(T))
+
+
+def _fixed_rotation(d=3):
+    """A fixed generic rotation (so that ray tests along its last axis avoid mesh edges)."""
+    q, r = np.linalg.qr(np.random.default_rng(20190208).standard_normal((d, d)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] *= -1
+    return q
+
+
+class RayParity:
+    """Point-in-solid for a closed oriented triangle mesh by a vertical ray (winding number).
+
+    The winding number of :math:`x` is :math:`\\sum` sign(:math:`n_z`) over the faces
+    crossed by the ray :math:`\\{x + t e_z, t > 0\\}`; the mesh is first rotated by a fixed
+    generic rotation so that the ray meets edges and vertices with probability 0 even for
+    structured points.  Faces are bucketed on a uniform grid of their projections.
+    """
+
+    def __init__(self, vertices, faces):
+        R = _fixed_rotation(3)
+        self.R = R
+        V = vertices @ R
+        tri = V[faces]  # (F, 3, 3)
+        a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+        self.a, self.b, self.c = a, b, c
+        self.det = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        F = len(faces)
+        lo2 = V[:, :2].min(axis=0)
+        hi2 = V[:, :2].max(axis=0)
+        G = int(max(1, min(512, np.ceil(np.sqrt(F) / 1.5))))
+        self.lo2, self.G = lo2, G
+        self.step = np.maximum((hi2 - lo2) / G, 1e-300)
+        tlo = np.clip(((tri[:, :, :2].min(axis=1) - lo2) / self.step).astype(np.int64), 0, G - 1)
+        thi = np.clip(((tri[:, :, :2].max(axis=1) - lo2) / self.step).astype(np.int64), 0, G - 1)
+        nx = thi[:, 0] - tlo[:, 0] + 1
+        ny = thi[:, 1] - tlo[:, 1] + 1
+        cnt = nx * ny
+        tid = np.repeat(np.arange(F), cnt)
+        start = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        local = np.arange(tid.shape[0]) - start
+        ix = tlo[tid, 0] + local % nx[tid]
+        iy = tlo[tid, 1] + local // nx[tid]
+        cell = ix * G + iy
+        order = np.argsort(cell, kind="stable")
+        self.cell_tri = tid[order]
+        self.cell_ptr = np.searchsorted(cell[order], np.arange(G * G + 1))
+        self.zmax = V[:, 2].max()
+
+    def winding(self, x):
+        """(n,) int64 winding numbers of the points ``x`` (n, 3)."""
+        out = np.zeros(len(x), dtype=np.int64)
+        for s in range(0, len(x), 20000):
+            out[s:s + 20000] = self._winding(x[s:s + 20000])
+        return out
+
+    def _winding(self, x):
+        p = x @ self.R
+        G = self.G
+        ij = np.floor((p[:, :2] - self.lo2) / self.step).astype(np.int64)
+        ok = np.all((ij >= 0) & (ij < G), axis=1) & (p[:, 2] <= self.zmax)
+        cell = np.where(ok, ij[:, 0] * G + ij[:, 1], 0)
+        cnt = np.where(ok, self.cell_ptr[cell + 1] - self.cell_ptr[cell], 0)
+        pid = np.repeat(np.arange(len(p)), cnt)
+        start = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        t = self.cell_tri[self.cell_ptr[cell[pid]] + np.arange(pid.shape[0]) - start]
+        q = p[pid]
+        a, b, c, det = self.a[t], self.b[t], self.c[t], self.det[t]
+        # barycentric coordinates of the projection of q, scaled by det
+        l1 = (q[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (q[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        l2 = (b[:, 0] - a[:, 0]) * (q[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (q[:, 0] - a[:, 0])
+        l0 = det - l1 - l2
+        sg = np.sign(det)
+        inside = (sg != 0) & (l0 * sg >= 0) & (l1 * sg >= 0) & (l2 * sg >= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (l0 * a[:, 2] + l1 * b[:, 2] + l2 * c[:, 2]) / det
+        hit = inside & (z > q[:, 2])
+        return np.bincount(pid[hit], weights=sg[hit], minlength=len(p)).round().astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------- sampling
+def sample_triangles(tri, weights, n, rng):
+    """Uniform points in triangles (T, 3, 2) chosen with probabilities ~ weights."""
+    p = weights / weights.sum()
+    idx = rng.choice(len(tri), size=n, p=p)
+    r1 = rng.random(n)
+    r2 = rng.random(n)
+    flip = r1 + r2 > 1
+    r1[flip] = 1 - r1[flip]
+    r2[flip] = 1 - r2[flip]
+    t = tri[idx]
+    return t[:, 0] + r1[:, None] * (t[:, 1] - t[:, 0]) + r2[:, None] * (t[:, 2] - t[:, 0])
+
+
+def sample_boxes(lo, hi, weights, n, rng):
+    """Uniform points in boxes ``[lo_p, hi_p]`` (P, d) chosen with probabilities ~ weights."""
+    p = weights / weights.sum()
+    idx = rng.choice(len(lo), size=n, p=p)
+    return lo[idx] + rng.random((n, lo.shape[1])) * (hi[idx] - lo[idx])
+
+
+def sample_tetrahedra(tet, weights, n, rng):
+    """Uniform points in tetrahedra (T, 4, 3) chosen with probabilities ~ weights.
+
+    Barycentric coordinates uniform on the simplex: normalised standard exponentials
+    (a flat Dirichlet), so no point is rejected.
+    """
+    p = weights / weights.sum()
+    idx = rng.choice(len(tet), size=n, p=p)
+    w = rng.standard_exponential((n, 4))
+    w /= w.sum(axis=1, keepdims=True)
+    return np.einsum("nk,nkd->nd", w, tet[idx])
+
+
+def rejection_sample(contains, bounds, volume, n, rng):
+    """``n`` uniform points of a region by rejection in its bounding box ``bounds`` (2, d).
+
+    ``contains`` maps (m, d) points to (m,) bool; batches are sized from the volume fraction.
+    """
+    d = bounds.shape[1]
+    frac = max(volume / float(np.prod(bounds[1] - bounds[0])), 1e-3)
+    out = []
+    have = 0
+    while have < n:
+        m = int(min(max(1.3 * (n - have) / frac, 64), 2_000_000))
+        cand = bounds[0] + rng.random((m, d)) * (bounds[1] - bounds[0])
+        cand = cand[contains(cand)]
+        out.append(cand)
+        have += len(cand)
+    return np.ascontiguousarray(np.concatenate(out)[:n])
