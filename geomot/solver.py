@@ -36,6 +36,7 @@ import numpy as np
 
 from ._backend import BACKENDS
 from ._linalg import LINEAR_SOLVERS
+from ._newton import NEWTON_MAX_ITER, NEWTON_TOL, _solve_newton
 from ._linalg import _nested_dissection  # noqa: F401  (benchmarks/bench_solver.py imports it from here)
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, check_distinct
 from .domain import Domain
@@ -87,8 +88,6 @@ class _Newton(_Method):
         return {"linear_solver": linear_solver, "verbose": bool(verbose)}
 
     def solve(self, domain, y, nu, tol, max_iter, h0, progress, linear_solver, verbose):
-        from ._newton import NEWTON_MAX_ITER, NEWTON_TOL, _solve_newton
-
         return _solve_newton(domain, y, nu, tol=NEWTON_TOL if tol is None else tol,
                              max_iter=NEWTON_MAX_ITER if max_iter is None else max_iter, h0=h0,
                              linear_solver=linear_solver, progress=progress, verbose=verbose)
