@@ -17,8 +17,8 @@ and CuPy backends of :mod:`geomot._backend` serve, and it parallelises over samp
 Convergence is judged on the noisy estimate, ``max_i |m_i - nu_i| / nu_i <= tol``.  With
 ``N`` samples the relative noise of cell ``i`` is about
 :math:`\\sqrt{\\nu_i (1 - \\nu_i) / N} / \\nu_i`: a ``tol`` below that level cannot be reached
-(a warning says so), and reaching ``max_iter`` is reported (``converged=False`` and a
-``RuntimeWarning``), never hidden.
+(a ``RuntimeWarning`` says so), and reaching ``max_iter`` is reported (``converged=False`` and a
+:class:`~geomot.ConvergenceWarning`), never hidden.
 
 References
 ----------
@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _backend
 from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, readonly
+from ._warnings import ConvergenceWarning, _external_stacklevel
 
 __all__ = ["MonteCarloRun", "estimate_masses", "count_cells", "solve_montecarlo", "noise_level"]
 
@@ -316,7 +317,8 @@ def solve_montecarlo(
         measured on noisy estimates: it must be above the noise level
         :func:`noise_level` ``(nu, n_samples)`` (a ``RuntimeWarning`` says when it is not).
     max_iter : int
-        Largest number of batches; if reached, ``converged=False`` and a ``RuntimeWarning``.
+        Largest number of batches; if reached, ``converged=False`` and a
+        :class:`~geomot.ConvergenceWarning` (also a ``RuntimeWarning``).
     h0 : (n,) array_like, optional
         Starting heights.  Default: the Voronoi diagram of the targets moved onto the
         source by a similarity (matching the mean and, in the narrowest direction, the
@@ -399,7 +401,7 @@ def solve_montecarlo(
             f"tol={tol:g} is below the Monte-Carlo noise level {floor:.3g} of n_samples={n_samples}: "
             f"it cannot be reached reliably; use n_samples >= {math.ceil(n_samples * (floor / tol) ** 2)}",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=_external_stacklevel(),
         )
 
     from tqdm.auto import tqdm
@@ -440,7 +442,7 @@ def solve_montecarlo(
         warnings.warn(
             f"solve_montecarlo did not converge in max_iter={max_iter} iterations: "
             f"max relative mass error {history[-1]:.3g} > tol={tol:g} (noise level {floor:.3g})",
-            RuntimeWarning,
-            stacklevel=2,
+            ConvergenceWarning,
+            stacklevel=_external_stacklevel(),
         )
     return MonteCarloRun(h=h, masses=masses, converged=converged, iterations=len(history), history=np.asarray(history))

@@ -11,8 +11,11 @@ import trimesh
 from geomot.brenier import BrenierPotential
 from geomot.domain import Domain
 from geomot.power import PowerDiagram, power_diagram
-from geomot.solver import (OTResult, _nested_dissection, _shrunk_start, _solve_laplacian,
-                           _voronoi_start, load, solve_ot)
+from geomot._linalg import _nested_dissection, _solve_laplacian
+from geomot._newton import _solve_newton
+from geomot._start import _shrunk_start, _voronoi_start
+from geomot.result import OTResult, load
+from geomot.solver import solve_ot
 
 SQUARE = Domain.box([0.0, 0.0], [1.0, 1.0])
 
@@ -353,15 +356,12 @@ def test_nearly_coincident_targets_reach_tight_tolerance():
     np.testing.assert_allclose(res.masses, 1.0 / 3000, rtol=2e-9, atol=0)
 
 
-def test_flip_repaired_triangulations_give_the_same_iterates(monkeypatch):
+def test_flip_repaired_triangulations_give_the_same_iterates():
     # 2D Newton steps repair the last triangulation by flips instead of a new hull: exact, so
     # the iterates are those of the hull-per-step solver, bit for bit
-    import geomot.solver as solver_mod
-
     y = np.random.default_rng(21).random((3000, 2))
     with_flips = solve_ot(SQUARE, y, tol=1e-10)
-    monkeypatch.setattr(solver_mod, "_FLIPS", False)
-    with_hulls = solve_ot(SQUARE, y, tol=1e-10)
+    with_hulls = _solve_newton(SQUARE, y, np.full(3000, 1 / 3000), tol=1e-10, flips=False)
     assert with_flips.converged and with_hulls.converged
     assert with_flips.iterations == with_hulls.iterations
     np.testing.assert_array_equal(with_flips.history, with_hulls.history)
@@ -498,3 +498,132 @@ def test_montecarlo_high_dim_diagram_raises():
         res = solve_ot(dom, y, method="montecarlo", seed=0, n_samples=2000, max_iter=5)
     with pytest.raises(ValueError, match="2D or 3D"):
         res.diagram
+
+
+# ---------------------------------------------------------------- keywords by method
+_Y3 = [[0.2, 0.2], [0.8, 0.2], [0.5, 0.8]]
+#: a non-default value of every method-specific keyword, and the method it belongs to
+_FOREIGN = [
+    ("newton", "seed", 0), ("newton", "backend", "numpy"), ("newton", "client", object()),
+    ("newton", "n_samples", 1000), ("newton", "lr", 0.1),
+    ("montecarlo", "linear_solver", "auto"), ("montecarlo", "verbose", False), ("montecarlo", "verbose", True),
+]
+
+
+@pytest.mark.parametrize("method, keyword, value", _FOREIGN)
+def test_keyword_of_another_method_raises_naming_it_and_the_method(method, keyword, value):
+    with pytest.raises(ValueError, match=rf"{keyword}= \(an option of method='\w+'\) does not apply to "
+                                         rf"method='{method}'"):
+        solve_ot(SQUARE, _Y3, method=method, **{keyword: value})
+
+
+def test_several_foreign_keywords_are_all_named():
+    with pytest.raises(ValueError) as info:
+        solve_ot(SQUARE, _Y3, seed=1, lr=0.5)
+    msg = str(info.value)
+    assert "seed=" in msg and "lr=" in msg and "do not apply to method='newton'" in msg
+    assert "linear_solver" in msg  # says what newton takes
+
+
+@pytest.mark.parametrize("method", ["newton", "montecarlo"])
+def test_defaults_never_raise(method):
+    y = np.array(_Y3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = solve_ot(SQUARE, y, method=method)  # no keyword at all
+        assert res.method == method and np.all(np.isfinite(res.h))
+        # every keyword of the signature passed as None (its "not given") is accepted too
+        res = solve_ot(SQUARE, y, method=method, tol=None, max_iter=None, h0=None, seed=None, backend=None,
+                       progress=False, client=None, n_samples=None, lr=None, linear_solver=None, verbose=None)
+        assert res.method == method
+
+
+def test_applicable_keywords_with_their_defaults_are_accepted():
+    y = np.array(_Y3)
+    a = solve_ot(SQUARE, y)
+    b = solve_ot(SQUARE, y, tol=1e-9, max_iter=100, h0=None, progress=False, linear_solver="auto", verbose=False)
+    np.testing.assert_array_equal(a.h, b.h)
+    np.testing.assert_array_equal(a.history, b.history)
+    c = solve_ot(SQUARE, y, method="montecarlo", seed=3, backend="numpy", client=None, n_samples=20000,
+                 lr=None, progress=False, tol=0.05)
+    d = solve_ot(SQUARE, y, method="montecarlo", seed=3, n_samples=20000, tol=0.05)
+    np.testing.assert_array_equal(c.h, d.h)
+
+
+def test_every_keyword_belongs_to_a_method():
+    import inspect
+
+    from geomot import result, solver
+
+    params = set(inspect.signature(solve_ot).parameters) - {"domain", "y", "nu", "method"}
+    assert params == set(solver._COMMON) | set(solver._OPTIONS)
+    assert tuple(solver._METHODS) == result.METHODS
+    for m in solver._METHODS.values():  # check_options takes exactly the method's keywords
+        assert tuple(inspect.signature(m.check_options).parameters) == m.options
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(backend="torch"), "backend must be one of"),
+    (dict(seed="abc"), "seed must be"),
+    (dict(n_samples=0), "n_samples"),
+    (dict(lr=-1.0), "lr"),
+])
+def test_montecarlo_value_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        solve_ot(SQUARE, _Y3, method="montecarlo", **kwargs)
+
+
+def test_linear_solver_value_named():
+    with pytest.raises(ValueError, match="linear_solver must be one of"):
+        solve_ot(SQUARE, _Y3, linear_solver="dense")
+
+
+# ---------------------------------------------------------------- one warning class
+def test_convergence_warning_class():
+    import geomot
+
+    assert geomot.ConvergenceWarning is geomot._warnings.ConvergenceWarning
+    assert issubclass(geomot.ConvergenceWarning, UserWarning)
+    assert issubclass(geomot.ConvergenceWarning, RuntimeWarning)
+    assert "ConvergenceWarning" in geomot.__all__
+    # moved names stay importable from geomot.solver
+    import geomot.solver
+
+    assert geomot.solver.OTResult is geomot.OTResult is OTResult
+    assert geomot.solver.load is geomot.load is load
+
+
+@pytest.mark.parametrize("method, kwargs", [
+    ("newton", dict(max_iter=1, tol=1e-12)),
+    ("montecarlo", dict(max_iter=2, tol=0.05, seed=0, n_samples=20000)),
+])
+def test_both_methods_warn_convergence_warning(method, kwargs):
+    import geomot
+
+    y = np.random.default_rng(0).random((30, 2)) * 0.3 + 0.6  # far from the solution at the start
+    with pytest.warns(geomot.ConvergenceWarning, match="did not converge") as rec:
+        res = solve_ot(SQUARE, y, method=method, **kwargs)
+    assert not res.converged and res.method == method
+    assert res.message and res.message != "converged"
+    # the report points at the caller (this file), not at geomot's own frames
+    conv = [w for w in rec if issubclass(w.category, geomot.ConvergenceWarning)]
+    assert conv and all(w.filename == __file__ for w in conv)
+
+
+def test_solve_montecarlo_warns_convergence_warning():
+    import geomot
+    from geomot.montecarlo import solve_montecarlo
+
+    with pytest.warns(geomot.ConvergenceWarning, match="did not converge in max_iter=2") as rec:
+        run = solve_montecarlo(SQUARE, [[0.0, 0.5], [1.0, 0.5]], [0.13, 0.87], seed=6, max_iter=2, tol=1e-2)
+    assert not run.converged
+    assert all(w.filename == __file__ for w in rec)
+
+
+def test_converged_solves_do_not_warn():
+    import geomot
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", geomot.ConvergenceWarning)
+        assert solve_ot(SQUARE, _Y3).converged
+        assert solve_ot(SQUARE, _Y3, method="montecarlo", seed=0, tol=0.05, n_samples=20000).converged
