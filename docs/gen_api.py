@@ -8,7 +8,7 @@ Run from the repository root (it imports geomot, so the package must be importab
 Every name of ``geomot.__all__`` is documented, classes with their public methods and
 properties, and the public modules (``geomot.shapes``, ``geomot.plot``, ``geomot.plot3d``) and
 the documented helper modules (``geomot.generate``, ``geomot.montecarlo``, ``geomot.singular``,
-``geomot.figures``) with the names of their ``__all__``.  The numpydoc docstrings are converted to
+``geomot.reproduce``) with the names of their ``__all__``.  The numpydoc docstrings are converted to
 GitHub Markdown: section titles become bold labels, parameter lists become bullet lists,
 ``.. math::`` blocks become ``$$ ... $$`` and ``:math:`...``` becomes ``$...$``, doctest examples
 become ``pycon`` code blocks.
@@ -60,8 +60,11 @@ SECTIONS = [
      "matplotlib drawings; every function takes `ax=None` and returns the Axes."),
     ("3D renderings (`geomot.plot3d`)", "geomot.plot3d", None,
      "PyVista builders and off-screen renderings."),
-    ("The article's figures (`geomot.figures`)", "geomot.figures", None,
-     "What `geomot reproduce` runs."),
+    ("The article's figures (`geomot.reproduce`)", "geomot.reproduce", None,
+     "What `geomot reproduce` and the gallery run: the registry; one recipe module per figure."),
+    ("Figure recipes", "geomot.reproduce.fig3", ["compute", "render", "make", "Fig3Result"],
+     "Every recipe (`geomot.reproduce.fig2` ... `fig6`, `mode_collapse`) has these steps; fig3's "
+     "are shown here."),
 ]
 
 _SECTION_RE = re.compile(r"^\s*(Parameters|Returns|Yields|Raises|Warns|Attributes|Notes|"
@@ -313,7 +316,8 @@ def build():
         lines.append(f"- [{title}](#{_anchor(title)})")
         body += [f"## {title}", "", intro, ""]
         if modname not in ("geomot",) and mod.__doc__ and names is getattr(mod, "__all__", None) or \
-                (modname in ("geomot.shapes", "geomot.plot", "geomot.plot3d", "geomot.figures",
+                (modname in ("geomot.shapes", "geomot.plot", "geomot.plot3d", "geomot.reproduce",
+                             "geomot.reproduce.fig3",
                              "geomot.montecarlo")):
             body += docstring_to_md(mod.__doc__) + [""]
         for n in names:

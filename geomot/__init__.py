@@ -32,7 +32,7 @@ _EXPORTS = {
     "shapes": None,
     "plot": None,
     "plot3d": None,
-    "figures": None,
+    "reproduce": None,
     "generate": None,
 }
 

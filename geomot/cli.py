@@ -86,32 +86,32 @@ def build_parser():
 
 # ============================================================================ reproduce
 def _cmd_reproduce(args):
-    from . import figures
+    from .reproduce import FIGURES, list_figures
 
     if args.list:
-        width = max(len(name) for name in figures.FIGURES)
-        for name, desc in figures.list_figures():
+        width = max(len(name) for name in FIGURES)
+        for name, desc in list_figures():
             print(f"{name:<{width}}  {desc}")
         return 0
     if not args.names:
         raise UsageError("no figure name given (try 'geomot reproduce --list', or 'all')")
-    names = list(figures.FIGURES) if "all" in args.names else list(dict.fromkeys(args.names))
-    unknown = [x for x in names if x not in figures.FIGURES]
+    names = list(FIGURES) if "all" in args.names else list(dict.fromkeys(args.names))
+    unknown = [x for x in names if x not in FIGURES]
     if unknown:
-        raise UsageError(f"unknown figure name(s): {', '.join(unknown)} (known: {', '.join(figures.FIGURES)}, all)")
+        raise UsageError(f"unknown figure name(s): {', '.join(unknown)} (known: {', '.join(FIGURES)}, all)")
     if args.n is not None:
-        small = [f"{x} needs n >= {figures.FIGURES[x].min_n}" for x in names if args.n < figures.FIGURES[x].min_n]
+        small = [f"{x} needs n >= {FIGURES[x].min_n}" for x in names if args.n < FIGURES[x].min_n]
         if small:
             raise UsageError(f"--n {args.n} is too small to resolve the figure(s): {'; '.join(small)}")
     if args.mesh is not None and not Path(args.mesh).is_file():
         raise UsageError(f"mesh file not found: {args.mesh}")
     failed = []
     for name in names:
-        print(f"[{name}] {figures.FIGURES[name].description}", file=sys.stderr, flush=True)
+        print(f"[{name}] {FIGURES[name].description}", file=sys.stderr, flush=True)
         extra = {"mesh": args.mesh} if (name == "fig6" and args.mesh is not None) else {}
         try:
-            paths = figures.FIGURES[name].make(args.out, quick=args.quick, n=args.n, seed=args.seed,
-                                               progress=args.progress, show=args.show, **extra)
+            paths = FIGURES[name].make(args.out, quick=args.quick, n=args.n, seed=args.seed,
+                                       progress=args.progress, show=args.show, **extra)
         except FileNotFoundError as exc:
             print(f"geomot: {name} skipped: {exc}", file=sys.stderr)
             failed.append(name)

@@ -2,8 +2,10 @@
 
 The 2D generators return valid, oriented shapely geometries whose circles are regular polygons
 (``resolution`` vertices per full circle, same convention as :meth:`geomot.Domain.disk`).
-The same shapes with default arguments are stored as WKT in ``data/shapes/<name>.wkt``
-(written by :func:`write_shape_files`, read by :func:`load_shape`).
+The same shapes with default arguments ship with the package as WKT files,
+``geomot/data/shapes/<name>.wkt`` (written by :func:`write_shape_files`, read by
+:func:`load_shape` with :mod:`importlib.resources`), and so does the watertight Stanford bunny
+(:func:`bunny`; credit in ``geomot/data/README.md``).
 
 Non-convex shapes and the singular set they produce (theory: Caffarelli; Lei et al. [1]_):
 
@@ -26,6 +28,7 @@ References
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +49,11 @@ __all__ = [
     "DATA_DIR",
 ]
 
-#: folder of the stored WKT files (``<repo>/data/shapes``)
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "shapes"
+#: the package's data folder (an :mod:`importlib.resources` traversable; a ``pathlib.Path`` for
+#: an installed or checked-out package)
+_PACKAGE_DATA = resources.files(__package__) / "data"
+#: folder of the stored WKT files (``geomot/data/shapes``, inside the package)
+DATA_DIR = _PACKAGE_DATA / "shapes"
 
 
 def _circle(center, radius, resolution, phase=0.0):
@@ -350,7 +356,7 @@ def _to_wkt_exact(geom):
     return "MULTIPOLYGON (" + ", ".join(_polygon_wkt_body(p) for p in geom.geoms) + ")"
 
 
-def write_shape_files(directory=DATA_DIR):
+def write_shape_files(directory=None):
     """Write every shape of :data:`SHAPES` (default arguments) as ``<directory>/<name>.wkt``.
 
     Coordinates are written as Python's shortest round-trip ``repr`` of each float64, so
@@ -358,8 +364,9 @@ def write_shape_files(directory=DATA_DIR):
 
     Parameters
     ----------
-    directory : str or pathlib.Path
-        Created if missing.
+    directory : str or pathlib.Path, optional
+        Created if missing.  Default: :data:`DATA_DIR`, the package's own copy (for
+        maintainers: regenerate it after changing a generator).
 
     Returns
     -------
@@ -373,7 +380,7 @@ def write_shape_files(directory=DATA_DIR):
     ...     len(write_shape_files(d))
     5
     """
-    directory = Path(directory)
+    directory = Path(DATA_DIR if directory is None else directory)
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for name, fn in SHAPES.items():
@@ -383,14 +390,15 @@ def write_shape_files(directory=DATA_DIR):
     return out
 
 
-def load_shape(name, directory=DATA_DIR):
+def load_shape(name, directory=None):
     """Read a stored shape ``<directory>/<name>.wkt``.
 
     Parameters
     ----------
     name : str
         One of :data:`SHAPES`.
-    directory : str or pathlib.Path
+    directory : str, pathlib.Path or importlib.resources traversable, optional
+        Default: :data:`DATA_DIR`, the copy shipped inside the package.
 
     Returns
     -------
@@ -405,7 +413,11 @@ def load_shape(name, directory=DATA_DIR):
 
     if name not in SHAPES:
         raise ValueError(f"name must be one of {sorted(SHAPES)}, got {name!r}")
-    path = Path(directory) / f"{name}.wkt"
+    # a str / Path, or a traversable of importlib.resources (the packaged copy, even zipped)
+    if directory is None:
+        directory = DATA_DIR
+    folder = Path(directory) if isinstance(directory, (str, os.PathLike)) else directory
+    path = folder / f"{name}.wkt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; create it with geomot.shapes.write_shape_files()")
     return shapely.from_wkt(path.read_text(encoding="ascii").strip())
@@ -417,22 +429,30 @@ def load_shape(name, directory=DATA_DIR):
 _BUNNY_FILE = "bunny_watertight.ply"
 
 
+#: the copy shipped inside the package (an importlib.resources traversable)
+_PACKAGED_BUNNY = _PACKAGE_DATA / _BUNNY_FILE
+
+
 def _bunny_candidates():
+    """Where :func:`bunny` looks, in order: ``$GEOMOT_DATA``, then the packaged copy."""
     out = []
     env = os.environ.get("GEOMOT_DATA")
     if env:
         p = Path(env)
         out.append(p if p.suffix.lower() == ".ply" else p / _BUNNY_FILE)
-    out.append(Path(__file__).resolve().parents[1].parent / "shared" / "data" / _BUNNY_FILE)
+    out.append(_PACKAGED_BUNNY)
     return out
 
 
 def bunny(path=None, rescale=True):
     """The solid Stanford bunny as a watertight ``trimesh.Trimesh`` (the article's figure 6).
 
-    The file is never copied into the repository.  Search order when ``path`` is None: the
-    environment variable ``GEOMOT_DATA`` (a folder holding ``bunny_watertight.ply``, or the
-    ``.ply`` file itself), then ``<repo>/../shared/data/bunny_watertight.ply``.
+    A watertight copy ships inside the package (``geomot/data/bunny_watertight.ply``: the bunny
+    of the Stanford 3D Scanning Repository, Turk and Levoy 1994, repaired into a closed
+    2-manifold with MeshFix; research and teaching use with credit to the Stanford Computer
+    Graphics Laboratory).  Search order when ``path`` is None: the environment variable
+    ``GEOMOT_DATA`` (a folder holding ``bunny_watertight.ply``, or the ``.ply`` file itself),
+    then the packaged copy.
 
     With ``rescale=True`` (default) the mesh is translated so that its bounding-box centre is
     the origin and scaled so that its farthest vertex is at distance 1:
@@ -444,7 +464,7 @@ def bunny(path=None, rescale=True):
     Parameters
     ----------
     path : str or pathlib.Path, optional
-        A mesh file readable by ``trimesh.load``.
+        A mesh file readable by ``trimesh.load``; it is used instead of the packaged copy.
     rescale : bool
 
     Returns
@@ -461,9 +481,9 @@ def bunny(path=None, rescale=True):
 
     Example
     -------
-    >>> m = bunny()  # doctest: +SKIP
-    >>> m.is_watertight  # doctest: +SKIP
-    True
+    >>> m = bunny()
+    >>> m.is_watertight, len(m.faces)
+    (True, 16372)
     """
     import trimesh
 
@@ -477,7 +497,8 @@ def bunny(path=None, rescale=True):
         raise FileNotFoundError(
             f"bunny mesh not found (looked in: {looked}); pass bunny(path='.../bunny_watertight.ply') "
             f"or set the environment variable GEOMOT_DATA to the folder holding {_BUNNY_FILE}")
-    mesh = trimesh.load(str(found), force="mesh")
+    with resources.as_file(found) as local:  # a real file, even from a zipped package
+        mesh = trimesh.load(str(local), force="mesh")
     if not isinstance(mesh, trimesh.Trimesh):
         raise ValueError(f"{found} does not hold a single triangle mesh")
     if not mesh.is_watertight:

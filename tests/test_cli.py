@@ -8,7 +8,8 @@ import pytest
 import shapely
 
 import geomot
-from geomot import cli, figures
+from geomot import cli
+from geomot.reproduce import FIGURES
 
 
 def run(capsys, *argv):
@@ -21,7 +22,7 @@ def test_list(capsys):
     rc, out, _ = run(capsys, "reproduce", "--list")
     assert rc == 0
     lines = out.strip().splitlines()
-    assert [ln.split()[0] for ln in lines] == list(figures.FIGURES)
+    assert [ln.split()[0] for ln in lines] == list(FIGURES)
     assert all(len(ln.split(maxsplit=1)) == 2 for ln in lines)  # each with a description
 
 

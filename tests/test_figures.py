@@ -10,7 +10,8 @@ import pytest
 import trimesh
 from PIL import Image
 
-from geomot import figures, shapes
+from geomot import shapes
+from geomot.reproduce import FIGURES, fig2, fig3, fig6, list_figures, reproduce
 
 
 def _render_reason():
@@ -46,28 +47,28 @@ def assert_real_image(path, min_size=100):
 
 
 def test_registry_and_list():
-    names = [name for name, _ in figures.list_figures()]
+    names = [name for name, _ in list_figures()]
     assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse"]
-    for spec in figures.FIGURES.values():
+    for spec in FIGURES.values():
         assert spec.description and callable(spec.make)
         assert spec.min_n <= spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
 
 
 def test_reproduce_unknown_name(tmp_path):
     with pytest.raises(ValueError, match="unknown figure.*fig7"):
-        figures.reproduce(["fig7"], tmp_path)
+        reproduce(["fig7"], tmp_path)
 
 
 @pytest.mark.parametrize("name", ["fig3", "fig4", "fig5", "mode-collapse"])
 def test_2d_figure_quick(name, tmp_path):
-    paths = figures.reproduce([name], tmp_path, quick=True)[name]
+    paths = reproduce([name], tmp_path, quick=True)[name]
     assert len(paths) == 1 and paths[0].suffix == ".png" and paths[0].parent == tmp_path
     assert_real_image(paths[0])
 
 
 @needs_render
 def test_fig2_pyvista_quick(tmp_path):
-    paths = figures.make_fig2(tmp_path, quick=True)
+    paths = fig2.make(tmp_path, quick=True)
     assert [p.name for p in paths] == ["fig2_potential.png", "fig2_projection.png"]
     a = assert_real_image(paths[0])
     red = (a[..., 0] > 150) & (a[..., 1] < 80) & (a[..., 2] < 80)
@@ -76,16 +77,16 @@ def test_fig2_pyvista_quick(tmp_path):
 
 
 def test_fig3_smaller_n_and_seed(tmp_path):
-    paths = figures.make_fig3(tmp_path, quick=True, n=200, seed=np.random.default_rng(3))
+    paths = fig3.make(tmp_path, quick=True, n=200, seed=np.random.default_rng(3))
     assert_real_image(paths[0])
     with pytest.raises(ValueError, match="n must be at least 200 for fig3"):
-        figures.make_fig3(tmp_path, quick=True, n=150)
+        fig3.make(tmp_path, quick=True, n=150)
 
 
-@pytest.mark.skipif(not _bunny_available(), reason="the bunny mesh (../shared/data) is not available")
+@pytest.mark.skipif(not _bunny_available(), reason="the bunny mesh is not available")
 @needs_render
 def test_fig6_quick(tmp_path):
-    paths = figures.make_fig6(tmp_path, quick=True, n=1000)
+    paths = fig6.make(tmp_path, quick=True, n=1000)
     assert [p.name for p in paths] == ["fig6_singular_surfaces.png", "fig6_morph.png", "fig6_morph.gif"]
     assert_real_image(paths[0])
     assert_real_image(paths[1])
@@ -103,7 +104,7 @@ def test_fig6_missing_bunny_is_explained(tmp_path, monkeypatch):
 
     monkeypatch.setattr(shapes, "bunny", missing)
     with pytest.raises(FileNotFoundError, match="fig6 needs the solid Stanford bunny.*other figures"):
-        figures.make_fig6(tmp_path, quick=True)
+        fig6.make(tmp_path, quick=True)
     assert not any(tmp_path.iterdir())
 
 
@@ -111,7 +112,7 @@ def test_fig6_rejects_open_mesh(tmp_path):
     box = trimesh.creation.box()
     open_box = trimesh.Trimesh(box.vertices, box.faces[:-2], process=False)
     with pytest.raises(ValueError, match="watertight"):
-        figures.make_fig6(tmp_path, quick=True, mesh=open_box)
+        fig6.make(tmp_path, quick=True, mesh=open_box)
 
 
 GALLERY = sorted((Path(__file__).resolve().parents[1] / "gallery").glob("plot_*.py"))
@@ -131,6 +132,9 @@ def test_gallery_has_one_script_per_figure():
                                                  else [pytest.mark.slow]) for p in GALLERY])
 def test_gallery_script_runs_standalone(script, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
+    # this checkout's geomot, whatever else is installed (as tests/test_docs.py does)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
                          timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -138,3 +142,40 @@ def test_gallery_script_runs_standalone(script, tmp_path):
     assert pngs or "skipping" in out.stdout
     for p in pngs:
         assert_real_image(p)
+
+
+def _recipe_calls(script):
+    """(recipe modules imported from geomot.reproduce, {module: steps called}, other geomot calls)."""
+    import ast
+
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    imported = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == "geomot.reproduce" for a in node.names}
+    steps, others = {}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and owner.id in imported:
+                steps.setdefault(owner.id, set()).add(node.func.attr)
+            else:
+                others.add(node.func.attr)
+    return imported, steps, others
+
+
+def test_every_figure_has_a_gallery_script_calling_its_recipe():
+    """Each gallery script runs the registered recipe (compute, then render) and rebuilds nothing itself."""
+    scripts = {}
+    for spec in FIGURES.values():
+        module = spec.recipe.__name__.rsplit(".", 1)[1]
+        assert spec.recipe.NAME == spec.name and spec.make is spec.recipe.make
+        users = [p for p in GALLERY if module in _recipe_calls(p)[0]]
+        assert len(users) == 1, f"{spec.name}: gallery scripts importing geomot.reproduce.{module}: {users}"
+        scripts[spec.name] = users[0]
+        imported, steps, others = _recipe_calls(users[0])
+        assert imported == {module}
+        assert steps[module] == {"compute", "render"}, users[0].name
+        # no second copy of the recipe: no solve, no domain or target built in the script
+        rebuilt = others & {"solve_ot", "singular_set", "box", "disk", "ball", "sample", "two_half_disks",
+                            "dumbbell", "notched_disk", "bunny", "Point", "buffer"}
+        assert not rebuilt, f"{users[0].name} rebuilds what the recipe does: {sorted(rebuilt)}"
+    assert sorted(scripts.values()) == GALLERY  # and no gallery script without a registered figure

@@ -227,3 +227,78 @@ def test_bunny_open_mesh_rejected():
         shapes.bunny(path=OPEN)
     with pytest.raises(ValueError, match="not watertight"):
         Domain.mesh(trimesh.load(str(OPEN), force="mesh"))
+
+
+# ----------------------------------------------------------------------------- package data
+def test_shape_files_are_package_data():
+    from importlib import resources
+
+    assert shapes.DATA_DIR == resources.files("geomot") / "data" / "shapes"
+    pkg = Path(shapes.__file__).resolve().parent
+    assert Path(shapes.DATA_DIR).resolve() == pkg / "data" / "shapes"
+    for name in shapes.SHAPES:
+        assert (shapes.DATA_DIR / f"{name}.wkt").is_file()
+    # the repository's top-level data/shapes is the same folder (a link), not a second copy
+    top = Path(__file__).resolve().parents[1] / "data" / "shapes"
+    if top.exists():
+        assert top.is_symlink() and top.resolve() == pkg / "data" / "shapes"
+
+
+def test_load_shape_from_a_zipped_resource(tmp_path):
+    """A traversable that is not a file system path (a zipped package) is read as well."""
+    import zipfile
+
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in shapes.SHAPES:
+            zf.writestr(f"shapes/{name}.wkt", (shapes.DATA_DIR / f"{name}.wkt").read_text())
+    with zipfile.ZipFile(archive) as zf:
+        folder = zipfile.Path(zf, "shapes/")
+        for name, fn in shapes.SHAPES.items():
+            assert shapes.load_shape(name, directory=folder).equals_exact(fn(), 0.0)
+        with pytest.raises(FileNotFoundError, match="annulus.wkt not found"):
+            shapes.load_shape("annulus", directory=zipfile.Path(zf, "elsewhere/"))
+
+
+def test_bunny_packaged_copy_is_found_alone(monkeypatch):
+    """Without GEOMOT_DATA (and with no ../shared beside the package) the packaged copy is read."""
+    monkeypatch.delenv("GEOMOT_DATA", raising=False)
+    pkg = Path(shapes.__file__).resolve().parent
+    candidates = shapes._bunny_candidates()
+    assert [Path(p).resolve() for p in candidates] == [pkg / "data" / "bunny_watertight.ply"]
+    assert not any("shared" in Path(p).parts for p in candidates)
+    raw = shapes.bunny(rescale=False)
+    assert raw.is_watertight and len(raw.faces) == 16372
+    assert raw.volume == pytest.approx(7.5e-4, rel=0.01)
+    if WATERTIGHT.is_file():  # the same scan as the shared data, byte for byte
+        assert (pkg / "data" / "bunny_watertight.ply").read_bytes() == WATERTIGHT.read_bytes()
+
+
+def test_bunny_packaged_copy_read_through_importlib_resources(monkeypatch, tmp_path):
+    """The packaged copy is opened with importlib.resources.as_file (works for a zipped package too)."""
+    import zipfile
+
+    monkeypatch.delenv("GEOMOT_DATA", raising=False)
+    archive = tmp_path / "geomot.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data/bunny_watertight.ply", shapes._PACKAGED_BUNNY.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        monkeypatch.setattr(shapes, "_PACKAGED_BUNNY", zipfile.Path(zf, "data/bunny_watertight.ply"))
+        m = shapes.bunny()
+    assert m.is_watertight and len(m.faces) == 16372
+    assert np.linalg.norm(np.asarray(m.vertices), axis=1).max() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_geomot_data_and_path_take_precedence(monkeypatch, tmp_path):
+    box = trimesh.creation.box(extents=(2.0, 1.0, 1.0))  # volume 2: not the bunny's 7.5e-4
+    (tmp_path / "mine").mkdir()
+    box.export(tmp_path / "mine" / "bunny_watertight.ply")
+    box.export(tmp_path / "other.ply")
+    monkeypatch.setenv("GEOMOT_DATA", str(tmp_path / "mine"))  # a folder
+    assert shapes.bunny(rescale=False).volume == pytest.approx(2.0, rel=1e-12)
+    monkeypatch.setenv("GEOMOT_DATA", str(tmp_path / "other.ply"))  # the file itself
+    assert shapes.bunny(rescale=False).volume == pytest.approx(2.0, rel=1e-12)
+    monkeypatch.setenv("GEOMOT_DATA", str(tmp_path / "empty"))  # nothing there: the packaged copy
+    assert shapes.bunny(rescale=False).volume == pytest.approx(7.5e-4, rel=0.01)
+    monkeypatch.delenv("GEOMOT_DATA")
+    assert shapes.bunny(path=tmp_path / "other.ply", rescale=False).volume == pytest.approx(2.0, rel=1e-12)
