@@ -22,8 +22,12 @@ class Tolerances:
     clip: float = 1e-13
     #: relative size below which two targets are duplicates
     duplicate: float = 1e-12
-    #: relative rank tolerance for the affine dimension of a point set
+    #: relative distance (of the bounding-box diagonal) within which a point set lying near a
+    #: k-dimensional affine subspace has affine dimension k (:func:`geomot.lifting.affine_frame`)
     rank: float = 1e-10
+    #: relative volume (|det| over the product of the edge lengths) below which a simplex or a
+    #: ridge is flat
+    flat: float = 1e-10
 
 
 tol = Tolerances()
