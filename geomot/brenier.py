@@ -334,6 +334,9 @@ def _simplex_planes(p, t, simp):
     Flat simplices (qhull's triangulation of a non-simplicial facet) are skipped: they cover
     no volume and the other simplices of their facet carry the same plane.
     """
+    # vertices in index order: the same plane, to the last bit, whichever way a simplex is
+    # written (qhull's facets, or the counter-clockwise triangles of the 2D flips)
+    simp = np.sort(simp, axis=1)
     v = p[simp]  # (s, r+1, r)
     e = v[:, 1:] - v[:, :1]
     dt = t[simp[:, 1:]] - t[simp[:, :1]]

@@ -16,19 +16,27 @@ Affine frame and its rank rule
 Targets in a lower-dimensional affine subspace (collinear in 2D, coplanar in 3D) are lifted in
 that subspace.  :func:`affine_frame` finds it: the mean of the points plus the first ``k``
 right singular vectors of the centred points, ``k`` the smallest dimension such that *every*
-point lies within ``tol.rank * scale_of(points)`` (relative ``1e-10`` of the bounding-box
-diagonal, :mod:`geomot._tol`) of that subspace.  Why this rule:
+point lies within
 
-* it bounds what the projection does: every target moves by at most that distance, so the
+.. math:: \\rho = \\max\\big(\\tau_{\\rm rank}\\, \\operatorname{diam}_\\square(y),\\;
+          \\tau_{\\rm rounding}\\, \\epsilon \\sqrt{d} \\max_{i,c} |y_{ic}|\\big)
+
+of that subspace (``tol.rank = 1e-10`` of the bounding-box diagonal ``scale_of(y)``, or 4
+roundings of the coordinates, ``tol.rounding``; :mod:`geomot._tol`).  Why this rule:
+
+* it bounds what the projection does: every target moves by at most :math:`\\rho`, so the
   triangulation is exact for targets perturbed by at most ``1e-10`` of the problem's size, the
-  order of the other geometric tolerances; a rule on singular values (root sums of squares)
-  lets one far outlier count as much as a small uniform noise over ``n`` points, and so depends
-  on ``n``;
-* it is invariant under translation, rotation and scaling of the points: the centred
-  coordinates hold the geometry to a few ``eps`` of the size whatever the offset (a rounded
-  mean shifts all points alike), so a rule that also scales with ``|y|`` (the former
-  :class:`~geomot.brenier.BrenierPotential` rule) flattens well-resolved thin sets far from the
-  origin, e.g. 50 targets along a segment of length 1 with noise ``1e-6``, at offset ``1e6``;
+  order of the other geometric tolerances; a rule on singular values (root sums of squares,
+  the former :mod:`geomot.power` rule ``s_k > 1e-10 s_0``) lets one far outlier count as much as
+  a small uniform noise over ``n`` points, and so depends on ``n``;
+* it is invariant under rotation and scaling, and under translation up to the resolution of
+  the coordinates: the centred coordinates hold the geometry to a few ``eps |y|`` whatever the
+  offset (a rounded mean shifts all points alike), so thin sets are kept thin until their
+  thickness is made of rounding (a collinear set moved to an offset ``1e8`` times its size is
+  off its line by ``~1e-8`` of its size, and is still collinear here).  The former
+  :class:`~geomot.brenier.BrenierPotential` rule, ``1e-10 |y| sqrt(n)``, flattened well-resolved
+  sets far from the origin: 50 targets along a segment of length 1 with noise ``1e-6`` at
+  offset ``1e6`` were collinear for it and not for :mod:`geomot.power`; they are 2-dimensional;
 * above it qhull resolves the thickness (``1e-10`` is far above its roundoff), below it the
   thickness is at the level of the tolerances that decide empty facets and cells anyway.
 
@@ -120,15 +128,14 @@ def affine_frame(points):
     AffineFrame
         Origin the mean of the points; basis the first ``k`` right singular vectors of the
         centred points, ``k`` the smallest dimension such that every point lies within
-        ``tol.rank * scale_of(points)`` of the subspace (see the module notes for why).
+        :math:`\\rho` of the subspace (see the module notes for :math:`\\rho` and why).
 
     Notes
     -----
     With the singular value decomposition :math:`Y - \\bar y = U \\Sigma V^T` and
     :math:`c = (Y - \\bar y) V` the principal coordinates,
 
-    .. math:: k = \\min \\{ j : \\max_i \\| (c_{i,j+1}, \\dots, c_{i,d}) \\| \\le
-              \\tau \\, \\operatorname{diam}_\\square(Y) \\}, \\qquad \\tau = 10^{-10}.
+    .. math:: k = \\min \\{ j : \\max_i \\| (c_{i,j+1}, \\dots, c_{i,d}) \\| \\le \\rho \\}.
 
     Example
     -------
@@ -143,19 +150,35 @@ def affine_frame(points):
 
 def _affine_frame(p):
     """``(frame, t)``: the affine frame of the rows of ``p (n, d)`` and their coordinates in it."""
+    center, pc, vt, k = _principal_axes(p)
+    basis = readonly(vt[:k])
+    return AffineFrame(readonly(center), basis), pc @ basis.T
+
+
+def _rank_reach(p):
+    """The distance :math:`\\rho` of the rank rule for the points ``p (n, d)``."""
+    rounding = tol.rounding * np.finfo(np.float64).eps * np.sqrt(p.shape[1]) * float(np.abs(p).max())
+    return max(tol.rank * scale_of(p), rounding)
+
+
+def _principal_axes(p):
+    """Mean, centred points, principal axes (rows) and affine dimension (the rank rule) of ``p``."""
     n, d = p.shape
     center = p.mean(axis=0)
     pc = p - center
     if n == 1 or not np.any(pc):
-        return AffineFrame(center, np.zeros((0, d))), np.zeros((n, 0))
+        return center, pc, np.zeros((0, d)), 0
     _, _, vt = np.linalg.svd(pc, full_matrices=False)
-    # distance of each point to the span of the first j principal axes, j = 0..m
-    c2 = (pc @ vt.T) ** 2
-    tail = np.concatenate([np.cumsum(c2[:, ::-1], axis=1)[:, ::-1], np.zeros((n, 1))], axis=1)
-    reach = np.sqrt(tail.max(axis=0))
-    k = int(np.flatnonzero(reach <= tol.rank * scale_of(p))[0])
-    basis = vt[:k]
-    return AffineFrame(center, basis), pc @ basis.T
+    # k: the fewest principal axes whose span every point is within reach of; the squared
+    # distance to the span of the first k axes is the sum of the squared coordinates on the
+    # others, accumulated from the last axis (full-rank sets stop after one)
+    reach = _rank_reach(p)
+    tail = np.zeros(n)
+    for j in range(vt.shape[0] - 1, -1, -1):
+        tail += (pc @ vt[j]) ** 2
+        if np.sqrt(tail.max()) > reach:
+            return center, pc, vt, j + 1
+    return center, pc, vt, 0
 
 
 # ----------------------------------------------------------------- lower hull
@@ -476,8 +499,9 @@ def _check_triangulation(tri, y, name="triangulation"):
     """ValueError naming ``name`` unless ``tri`` is a regular triangulation of the targets ``y``.
 
     Checked: the type, the number and dimension of the targets, that the frame is the one of
-    ``y`` (its mean, and every target within the rank tolerance of it) and that the simplices
-    index the visible targets.  Not checked: the weights, nor a permutation of the targets.
+    ``y`` (its mean, its dimension, every target within the rank tolerance of it) and that the
+    simplices index the visible targets.  Not checked: the weights, nor a permutation of the
+    targets.
     """
     n, d = y.shape
     if not isinstance(tri, RegularTriangulation):
@@ -491,9 +515,9 @@ def _check_triangulation(tri, y, name="triangulation"):
         raise ValueError(f"{name} is a triangulation of targets of dimension {got}, not {d}")
     if frame.dim != tri.affine_dim:
         raise ValueError(f"{name} is inconsistent: affine_dim {tri.affine_dim}, frame of dimension {frame.dim}")
-    size = scale_of(y)
-    if (np.max(np.abs(frame.origin - y.mean(axis=0))) > tol.duplicate * max(size, float(np.abs(y).max()))
-            or np.max(frame.distance(y)) > 2.0 * tol.rank * size):
+    center, _, _, k = _principal_axes(y)
+    if (k != frame.dim or np.max(np.abs(frame.origin - center)) > tol.duplicate * max(scale_of(y), float(np.abs(y).max()))
+            or np.max(frame.distance(y)) > 2.0 * _rank_reach(y)):
         raise ValueError(f"{name} is not a triangulation of these targets (its affine frame does not fit them)")
     simp = tri.simplices
     if frame.dim > 0:
