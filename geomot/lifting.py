@@ -89,8 +89,8 @@ class AffineFrame:
     >>> f = affine_frame([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
     >>> f.dim, f.origin.tolist()
     (1, [1.0, 1.0])
-    >>> np.round(np.abs(f.coordinates([[3.0, 3.0]])), 12).tolist(), float(f.distance([[1.0, 0.0]])[0])
-    ([[2.828427124746]], 0.7071067811865476)
+    >>> np.round(np.abs(f.coordinates([[3.0, 3.0]])), 12).tolist(), np.round(f.distance([[1.0, 0.0]]), 12).tolist()
+    ([[2.828427124746]], [0.707106781187])
     """
 
     origin: np.ndarray
@@ -460,7 +460,11 @@ def _regular_triangulation(y, h):
         indptr, indices = _simplex_adjacency(simp, n)
         return RegularTriangulation(indptr, indices, hidden, 1, simp, None, frame)
     simp, top_simp = _lower_hull(t, z)
-    hidden = np.bincount(simp.ravel(), minlength=n) == 0
+    # a target is a vertex of the lower hull iff it is a vertex of a lower simplex of positive
+    # volume: qhull's flat split of a merged facet only repeats vertices of its solid parts,
+    # and a vertical facet (targets on a face of conv(y) lifted above the lower chain of that
+    # face, classified "lower" by rounding) adds no vertex of its own
+    hidden = ~_solid_vertices(t, simp, n)
     indptr, indices = _simplex_adjacency(simp, n)
     return RegularTriangulation(indptr, indices, hidden, k, simp, top_simp if k == d else None, frame)
 
@@ -495,6 +499,43 @@ def _hull_halfspaces(p, simp):
     return nrm, np.einsum("ij,ij->i", nrm, p0[ok])
 
 
+def _solid_vertices(t, simp, n):
+    """(n,) bool: vertices of the simplices ``simp (s, k+1)`` of ``t (n, k)`` that are not flat
+    (relative volume, |det| over the product of the edge lengths, above ``tol.flat``)."""
+    k = t.shape[1]
+    if k in (2, 3):
+        return _solid_vertices_kernel(t, simp, n, tol.flat)
+    e = t[simp[:, 1:]] - t[simp[:, :1]]
+    solid = np.abs(np.linalg.det(e)) > tol.flat * np.prod(np.linalg.norm(e, axis=2), axis=1)
+    return np.bincount(simp[solid].ravel(), minlength=n) > 0
+
+
+@njit(cache=True)
+def _solid_vertices_kernel(t, simp, n, rtol):
+    k = t.shape[1]
+    out = np.zeros(n, dtype=np.bool_)
+    e = np.empty((3, 3))
+    for s in range(simp.shape[0]):
+        i0 = simp[s, 0]
+        prod = 1.0
+        for r in range(k):
+            nr = 0.0
+            for c in range(k):
+                e[r, c] = t[simp[s, r + 1], c] - t[i0, c]
+                nr += e[r, c] * e[r, c]
+            prod *= np.sqrt(nr)
+        if k == 2:
+            det = e[0, 0] * e[1, 1] - e[0, 1] * e[1, 0]
+        else:
+            det = (e[0, 0] * (e[1, 1] * e[2, 2] - e[1, 2] * e[2, 1])
+                   - e[0, 1] * (e[1, 0] * e[2, 2] - e[1, 2] * e[2, 0])
+                   + e[0, 2] * (e[1, 0] * e[2, 1] - e[1, 1] * e[2, 0]))
+        if abs(det) > rtol * prod:
+            for p in range(k + 1):
+                out[simp[s, p]] = True
+    return out
+
+
 def _check_triangulation(tri, y, name="triangulation"):
     """ValueError naming ``name`` unless ``tri`` is a regular triangulation of the targets ``y``.
 
@@ -516,16 +557,16 @@ def _check_triangulation(tri, y, name="triangulation"):
     if frame.dim != tri.affine_dim:
         raise ValueError(f"{name} is inconsistent: affine_dim {tri.affine_dim}, frame of dimension {frame.dim}")
     center, _, _, k = _principal_axes(y)
-    if (k != frame.dim or np.max(np.abs(frame.origin - center)) > tol.duplicate * max(scale_of(y), float(np.abs(y).max()))
-            or np.max(frame.distance(y)) > 2.0 * _rank_reach(y)):
+    moved = np.max(np.abs(frame.origin - center)) > tol.duplicate * max(scale_of(y), float(np.abs(y).max()))
+    if k != frame.dim or moved or (k < d and np.max(frame.distance(y)) > 2.0 * _rank_reach(y)):
         raise ValueError(f"{name} is not a triangulation of these targets (its affine frame does not fit them)")
     simp = tri.simplices
     if frame.dim > 0:
         if simp is None or simp.ndim != 2 or simp.shape[1] != frame.dim + 1 or (
                 simp.size and (simp.min() < 0 or simp.max() >= n)):
             raise ValueError(f"{name} has no valid (s, {frame.dim + 1}) simplices of {n} targets")
-        if np.any((np.bincount(simp.ravel(), minlength=n) == 0) != tri.hidden):
-            raise ValueError(f"{name} is inconsistent: its hidden targets are not those outside its simplices")
+        if np.any(~tri.hidden & (np.bincount(simp.ravel(), minlength=n) == 0)):
+            raise ValueError(f"{name} is inconsistent: it has visible targets outside its simplices")
 
 
 # ----------------------------------------------------------------- 2D edge flips

@@ -12,7 +12,7 @@ from scipy.spatial import ConvexHull, Delaunay
 
 import geomot
 from geomot import Domain, lifting, power
-from geomot._tol import scale_of, tol
+from geomot._tol import scale_of
 from geomot.brenier import BrenierPotential
 from geomot.lifting import (AffineFrame, RegularTriangulation, _flipped_triangulation, _lower_hull_1d,
                             _regular_triangulation, _simplex_adjacency, affine_frame, regular_triangulation)
@@ -189,6 +189,36 @@ def test_regular_triangulation_equals_the_brute_force_lower_hull(k, extra, embed
     assert _edges(tri) == expected
     np.testing.assert_array_equal(tri.hidden, np.bincount(facets.ravel(), minlength=n) == 0)
     assert {tuple(sorted(s)) for s in tri.simplices.tolist()} == {tuple(s) for s in facets.tolist()}
+
+
+def _envelope_gap(y, h):
+    """-h_i minus the lower convex envelope of (y_j, -h_j) at y_i (>= 0; > 0: hidden), by LP."""
+    from scipy.optimize import linprog
+
+    n, d = y.shape
+    a = np.column_stack([y, -np.ones(n)])
+    gap = np.empty(n)
+    for i in range(n):
+        r = linprog(np.r_[-y[i], 1.0], A_ub=a, b_ub=-h, bounds=[(None, None)] * (d + 1), method="highs")
+        gap[i] = -h[i] + r.fun
+    return gap
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_targets_above_the_envelope_are_hidden_on_lattices(seed):
+    # lattice targets: faces of conv(y) hold many targets, and those lifted above the lower
+    # chain of their face span a vertical facet of the lifted hull that rounding can call
+    # "lower"; its (flat) simplices must not make them visible
+    rng = np.random.default_rng(seed)
+    d = 2 + seed % 2
+    y = np.unique(rng.integers(-3, 4, size=(30, d)), axis=0) * 0.5
+    h = rng.integers(-8, 9, size=len(y)) / 8.0
+    tri = regular_triangulation(y, h)
+    gap = _envelope_gap(y, h)
+    assert np.all(tri.hidden[gap > 1e-9])
+    np.testing.assert_allclose(gap[~tri.hidden], 0.0, rtol=0, atol=1e-9)
+    u = BrenierPotential(y, h)
+    np.testing.assert_allclose(u.legendre(), -h - gap, rtol=0, atol=1e-9)
 
 
 def test_lower_hull_1d_keeps_only_the_lowest_of_equal_abscissae():
@@ -369,7 +399,9 @@ def test_brenier_refuses_a_triangulation_of_other_targets():
         BrenierPotential(line + [0, 0.5] - line.mean(axis=0) + y.mean(axis=0), h, triangulation=tri)
     with pytest.raises(ValueError, match="triangulation"):
         BrenierPotential(y, h, triangulation="hull")
-    # an inconsistent one (hidden flags that do not match its simplices)
-    bad = RegularTriangulation(tri.indptr, tri.indices, ~tri.hidden, 2, tri.simplices, tri.top_simplices, tri.frame)
+    # an inconsistent one (a visible target in none of its simplices)
+    assert not tri.hidden[0]
+    simp = tri.simplices[~np.any(tri.simplices == 0, axis=1)]
+    bad = RegularTriangulation(tri.indptr, tri.indices, tri.hidden, 2, simp, tri.top_simplices, tri.frame)
     with pytest.raises(ValueError, match="triangulation is inconsistent"):
         BrenierPotential(y, h, triangulation=bad)
