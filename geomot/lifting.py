@@ -48,7 +48,10 @@ Lower-dimensional and degenerate cases
   the centroid makes the hull full-dimensional and never touches the lower hull;
 * non-simplicial lower facets (grids, cocircular targets) are triangulated by qhull; the flat
   simplices this can create give edges whose facets have zero measure (dropped by
-  :attr:`geomot.power.PowerDiagram.pairs`).
+  :attr:`geomot.power.PowerDiagram.pairs`);
+* a target is visible iff it is a vertex of a lower simplex of positive volume: targets on a
+  face of conv(y) lifted above the lower chain of that face span a *vertical* facet, which
+  rounding may put among the lower ones, and which must not make them visible.
 
 The functions work on the coordinates they are given and assume nothing about the origin:
 the frame is centred on the points' mean and the lifted heights on their mean.
