@@ -2,7 +2,7 @@
 
 The Newton iterations of the transport solver change the weights only a little from one
 step to the next, so the regular triangulation of the previous step is almost the new one.
-Instead of rebuilding the lifted convex hull (:func:`geomot.power._regular_triangulation`),
+Instead of rebuilding the lifted convex hull (:func:`geomot.lifting._regular_triangulation`),
 :func:`flip_to_regular` repairs the old triangulation with Lawson 2-2 flips.
 
 Conventions

@@ -22,8 +22,15 @@ class Tolerances:
     clip: float = 1e-13
     #: relative size below which two targets are duplicates
     duplicate: float = 1e-12
-    #: relative rank tolerance for the affine dimension of a point set
+    #: relative distance (of the bounding-box diagonal) within which a point set lying near a
+    #: k-dimensional affine subspace has affine dimension k (:func:`geomot.lifting.affine_frame`)
     rank: float = 1e-10
+    #: ... or within this many roundings of its coordinates (eps * sqrt(d) * max |y|): a thinner
+    #: set is one that rounding alone moved off the subspace (e.g. collinear, then translated)
+    rounding: float = 4.0
+    #: relative volume (|det| over the product of the edge lengths) below which a simplex or a
+    #: ridge is flat
+    flat: float = 1e-10
 
 
 tol = Tolerances()

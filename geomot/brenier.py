@@ -22,13 +22,15 @@ fast when the power weights vary little at the scale of the cells (near-Voronoi
 diagrams); when they vary smoothly by more (a transport with a large displacement) the
 query point lies far below the lifted surface and the tree visits many leaves.
 
-Hence the default in dimension 1 to 3 (``method="walk"``): the regular triangulation (the
-lower convex hull of the lifted points :math:`(y_i, -h_i)`, one qhull call) gives each
-visible target its neighbours, and the cell of ``y_i`` is cut out by them alone, so a
-steepest-ascent walk in the triangulation ends at the argmax.  Walks start from exact
-answers on a hierarchy of grids over the queries and take a few steps.  Every answer is
-certified by a margin over the neighbours; ties and near-ties go to the brute force.  All methods return the same index as the brute force,
-ties going to the smallest index.
+Hence the default in dimension 1 to 3 (``method="walk"``): the regular triangulation
+(:mod:`geomot.lifting`: the lower convex hull of the lifted points :math:`(y_i, -2 h_i)`, one
+qhull call, or the one a power diagram already holds) gives each visible target its
+neighbours, and the cell of ``y_i`` is cut out by them alone, so a steepest-ascent walk in the
+triangulation ends at the argmax.  Walks start from exact answers on a hierarchy of grids over
+the queries and take a few steps.  Every answer is certified by a margin over the neighbours;
+ties and near-ties go to the brute force.  All methods return the same index as the brute
+force, ties going to the smallest index.  The same triangulation gives the hidden targets and
+the Legendre dual (the lower convex envelope of the points :math:`(y_i, -h_i)`).
 
 References
 ----------
@@ -41,13 +43,14 @@ F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM 
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _backend
 from ._tol import tol as _tol
 from ._validate import as_points, as_positive_int, as_vector, readonly
+from .lifting import RegularTriangulation, _check_triangulation, _hull_halfspaces, _regular_triangulation
 
 __all__ = ["BrenierPotential"]
 
@@ -142,20 +145,6 @@ def _score_rows(x, y, h, idx):
     return s
 
 
-def _csr(n, a, b):
-    """Symmetric adjacency (indptr, indices) of the undirected edges a-b (duplicates removed)."""
-    u = np.concatenate([a, b]).astype(np.int64)
-    v = np.concatenate([b, a]).astype(np.int64)
-    keep = u != v
-    key = np.sort(u[keep] * n + v[keep])
-    if key.shape[0]:
-        key = key[np.concatenate([[True], key[1:] != key[:-1]])]
-    u, v = key // n, key % n
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, u + 1, 1)
-    return np.cumsum(indptr), v.astype(np.int64)
-
-
 class _Walker:
     """Exact point location by a walk in the regular triangulation (steepest ascent).
 
@@ -168,16 +157,11 @@ class _Walker:
     force, so the result equals the brute force's, ties included.
     """
 
-    def __init__(self, y, h, env):
+    def __init__(self, y, h, tri):
         n, d = y.shape
         self.y, self.h = y, h
-        simp = env.low_simplices
-        a, b = [], []
-        for i in range(simp.shape[1]):
-            for j in range(i + 1, simp.shape[1]):
-                a.append(simp[:, i])
-                b.append(simp[:, j])
-        self.indptr, self.indices = _csr(n, np.concatenate(a), np.concatenate(b))
+        # the neighbours of the regular triangulation (geomot.lifting): sorted CSR rows
+        self.indptr, self.indices = tri.indptr, tri.indices
         self.deg = np.diff(self.indptr)
         self.verts = np.flatnonzero(self.deg > 0)
         # exact duplicates (same y and h) tie everywhere: report the smallest index
@@ -298,128 +282,69 @@ class _Walker:
         return self.rep[index], value
 
 
-def _affine_frame(p, scale):
-    """Origin, orthonormal basis (r, d) of the affine hull of the rows of ``p``, and its rank."""
-    origin = p.mean(axis=0)
-    q = p - origin
-    if q.shape[0] == 0 or not np.any(q):
-        return origin, np.zeros((0, p.shape[1])), 0
-    _, sv, vt = np.linalg.svd(q, full_matrices=False)
-    r = int(np.sum(sv > _tol.rank * max(scale, 1e-300) * np.sqrt(p.shape[0])))
-    return origin, vt[:r], r
-
-
 class _LowerEnvelope:
     """Lower convex envelope of the points ``(y_j, -h_j)``: ``g(z)`` on conv(y), else +inf.
 
-    Built from the convex hull of the lifted points in the affine hull of ``y`` (so flat
-    target sets, ``n <= d + 1`` and collinear or coplanar targets work); if the lifted
-    points are themselves flat, ``-h`` is affine on the targets and the envelope is that
-    affine function.
+    The envelope is the piecewise-linear interpolant of ``-h`` on the lower simplices of the
+    regular triangulation ``tri`` (:mod:`geomot.lifting`), a convex function, hence the
+    maximum of the simplices' planes; conv(y) is cut out by the boundary ridges of the
+    simplices.  Built from the triangulation alone (no hull), in the affine frame of y
+    (collinear or coplanar targets, ``n <= d + 1``) or, for targets spanning
+    :math:`\\mathbb{R}^d`, in their own coordinates (no rounding from a rotation).
     """
 
-    def __init__(self, y, h):
+    def __init__(self, y, h, tri):
         n, d = y.shape
-        self.d = d
         scale_y = float(np.ptp(y, axis=0).max()) if n > 1 else 0.0
         self.scale_y = max(scale_y, float(np.abs(y).max()), 1.0)
-        self.origin, self.basis, self.r = _affine_frame(y, self.scale_y)
+        self.frame = tri.frame
+        self.full = tri.affine_dim == d
         t = -h
-        self.t = t
-        self.scale_t = max(float(np.ptp(t)) if n > 1 else 0.0, float(np.abs(t).max()), 1.0)
-        self.vertex = np.zeros(n, dtype=bool)
-        self.kind = None
-        yl = (y - self.origin) @ self.basis.T  # (n, r) local coordinates
-        self.yl = yl
-        if self.r == 0:
+        if tri.affine_dim == 0:
             # all targets at one point: the envelope there is min(-h)
-            self.kind = "point"
-            self.value0 = float(t.min())
-            self.vertex[np.flatnonzero(t == t.min())[0]] = True
+            self.plane_a, self.plane_c = np.zeros((1, 0)), np.array([float(t.min())])
+            self.wall_a, self.wall_c = np.zeros((0, 0)), np.zeros(0)
             return
-        lifted = np.column_stack([yl / self.scale_y, t / self.scale_t])
-        o2, b2, r2 = _affine_frame(lifted, 1.0)
-        if r2 <= self.r:
-            # -h affine in the local coordinates: least-squares fit is exact
-            A = np.column_stack([yl, np.ones(n)])
-            coef, *_ = np.linalg.lstsq(A, t, rcond=None)
-            self.kind = "affine"
-            self.coef = coef
-            # every plane touches the envelope, but only the corners of conv(y) own a cell
-            # with interior (the others meet u on a lower-dimensional set)
-            self._hull_for_domain(yl)
-            return
-        from scipy.spatial import ConvexHull
+        p = self._coords(y)
+        self.plane_a, self.plane_c = _simplex_planes(p, t, tri.simplices)
+        self.wall_a, self.wall_c = _hull_halfspaces(p, tri.simplices)
 
-        hull = ConvexHull(lifted)
-        eq = hull.equations  # (F, r + 2): a . zl/sy + b t/st + c <= 0 inside
-        a = eq[:, : self.r] / self.scale_y
-        b = eq[:, self.r] / self.scale_t
-        c = eq[:, self.r + 1]
-        eps = 1e-12
-        lower = eq[:, self.r] < -eps
-        upper = eq[:, self.r] > eps
-        vert = ~(lower | upper)
-        # plane of facet f: t = -(a . zl + c) / b
-        self.kind = "hull"
-        self.low_a = -a[lower] / b[lower, None]
-        self.low_c = -c[lower] / b[lower]
-        self.up_a = -a[upper] / b[upper, None]
-        self.up_c = -c[upper] / b[upper]
-        self.vert_a = a[vert]
-        self.vert_c = c[vert]
-        low_simplices = hull.simplices[lower]
-        self.vertex[np.unique(low_simplices)] = True
-        # the regular triangulation (lower facets), for the power-diagram walk
-        self.low_simplices = low_simplices.astype(np.int64)
-
-    def _hull_for_domain(self, yl):
-        """Inequalities of conv(y) in local coordinates (for the +inf outside)."""
-        self.dom_a = None
-        self.dom_lo = self.dom_hi = None
-        if self.r == 1:
-            self.dom_lo = float(yl.min())
-            self.dom_hi = float(yl.max())
-            self.vertex[int(np.argmin(yl[:, 0]))] = True
-            self.vertex[int(np.argmax(yl[:, 0]))] = True
-            return
-        from scipy.spatial import ConvexHull
-
-        hull = ConvexHull(yl / self.scale_y)
-        self.dom_a = hull.equations[:, :-1] / self.scale_y
-        self.dom_c = hull.equations[:, -1]
-        self.vertex[hull.vertices] = True
-
-    def local(self, z):
-        """Local coordinates of ``z`` and its distance to the affine hull of y."""
-        q = z - self.origin
-        zl = q @ self.basis.T
-        off = np.linalg.norm(q - zl @ self.basis, axis=1)
-        return zl, off
+    def _coords(self, z):
+        return z if self.full else self.frame.coordinates(z)
 
     def __call__(self, z):
         z = np.asarray(z, dtype=np.float64)
-        m = z.shape[0]
-        zl, off = self.local(z)
         slack = 1e-9 * self.scale_y
-        inside = off <= slack
-        if self.kind == "point":
-            g = np.full(m, self.value0)
-        elif self.kind == "affine":
-            g = zl @ self.coef[:-1] + self.coef[-1]
-            if self.dom_a is None:
-                inside &= (zl[:, 0] >= self.dom_lo - slack) & (zl[:, 0] <= self.dom_hi + slack)
-            else:
-                inside &= np.all(zl @ self.dom_a.T + self.dom_c <= 1e-9, axis=1)
-        else:
-            g = np.max(zl @ self.low_a.T + self.low_c, axis=1)
-            tslack = 1e-9 * (self.scale_t + self.scale_y * float(np.abs(zl).max(initial=0.0)))
-            if self.up_a.shape[0]:
-                upv = np.min(zl @ self.up_a.T + self.up_c, axis=1)
-                inside &= g <= upv + tslack
-            if self.vert_a.shape[0]:
-                inside &= np.all(zl @ self.vert_a.T + self.vert_c <= 1e-9, axis=1)
-        return np.where(inside, g, np.inf)
+        out = np.empty(z.shape[0])
+        rows = max(1, 2**22 // max(self.plane_a.shape[0], self.wall_a.shape[0], 1))
+        for r0 in range(0, z.shape[0], rows):
+            zb = z[r0:r0 + rows]
+            zl = self._coords(zb)
+            inside = np.ones(zb.shape[0], dtype=bool) if self.full else self.frame.distance(zb) <= slack
+            if self.wall_a.shape[0]:
+                inside &= np.all(zl @ self.wall_a.T - self.wall_c <= slack, axis=1)
+            g = np.max(zl @ self.plane_a.T + self.plane_c, axis=1)
+            out[r0:r0 + rows] = np.where(inside, g, np.inf)
+        return out
+
+
+def _simplex_planes(p, t, simp):
+    """Planes ``t = a . p + c`` through the lifted vertices ``(p_v, t_v)`` of the simplices.
+
+    Flat simplices (qhull's triangulation of a non-simplicial facet) are skipped: they cover
+    no volume and the other simplices of their facet carry the same plane.
+    """
+    # vertices in index order: the same plane, to the last bit, whichever way a simplex is
+    # written (qhull's facets, or the counter-clockwise triangles of the 2D flips)
+    simp = np.sort(simp, axis=1)
+    v = p[simp]  # (s, r+1, r)
+    e = v[:, 1:] - v[:, :1]
+    dt = t[simp[:, 1:]] - t[simp[:, :1]]
+    size = np.prod(np.linalg.norm(e, axis=2), axis=1)
+    good = np.abs(np.linalg.det(e)) > _tol.flat * size
+    a = np.linalg.solve(e[good], dt[good][..., None])[..., 0]
+    c = t[simp[good, 0]] - np.einsum("ij,ij->i", a, v[good, 0])
+    return a, c
 
 
 # one triangulation of polygons for the package: the domain's (ccw, slivers dropped)
@@ -447,11 +372,20 @@ class BrenierPotential:
     memory_budget : int, optional
         Bytes allowed for one block of scores (default 64 MiB): no ``N x n`` score matrix
         larger than this is ever allocated.
+    triangulation : geomot.lifting.RegularTriangulation, optional, keyword-only
+        The regular triangulation of these targets for these heights, e.g.
+        :attr:`geomot.power.PowerDiagram.triangulation` of the diagram at the same ``h``: the
+        walk, :attr:`hidden` and :meth:`legendre` then build no hull of their own.  Default:
+        built on first use (:func:`geomot.lifting.regular_triangulation`, one qhull call).
+        A triangulation of other targets (count, dimension, affine frame) is a ValueError;
+        the heights are not checked.
 
     Attributes
     ----------
     y : (n, d) float64, read-only
     h : (n,) float64, read-only
+    triangulation : RegularTriangulation or None
+        As given.
     n, dim : int
 
     Notes
@@ -465,7 +399,7 @@ class BrenierPotential:
         above.
     ``"walk"``
         steepest ascent in the regular triangulation, certified (see the module notes);
-        flat target sets fall back to the k-d tree.
+        targets in a lower-dimensional affine subspace fall back to the k-d tree.
     ``"kdtree"``
         k nearest lifted targets, rescored exactly, certified.
     ``"brute"``
@@ -490,18 +424,31 @@ class BrenierPotential:
     >>> u = BrenierPotential([[0.0, 0.0], [1.0, 0.0]], [0.0, -0.5])
     >>> float(u([2.0, 0.0])), int(u.index([2.0, 0.0])), u.map([0.0, 0.0]).tolist()
     (1.5, 1, [0.0, 0.0])
+
+    Reusing the triangulation of a power diagram (no second hull):
+
+    >>> import geomot
+    >>> y = np.array([[0.2, 0.3], [0.7, 0.4], [0.5, 0.8]])
+    >>> h = -0.5 * (y**2).sum(axis=1)
+    >>> pd = geomot.power_diagram(y, h, geomot.Domain.box([0, 0], [1, 1]))
+    >>> v = BrenierPotential(y, h, triangulation=pd.triangulation)
+    >>> v.hidden.tolist(), int(v.index([0.9, 0.1]))
+    ([False, False, False], 1)
     """
 
     y: np.ndarray
     h: np.ndarray
     backend: str = "numpy"
     memory_budget: int = None
+    triangulation: RegularTriangulation = field(default=None, kw_only=True, repr=False)
 
     def __post_init__(self):
         y = as_points(self.y, "y")
         h = as_vector(self.h, "h", n=y.shape[0])
         be = _backend.get_backend(name=self.backend)
         budget = _backend._as_budget(self.memory_budget)
+        if self.triangulation is not None:
+            _check_triangulation(self.triangulation, y, "triangulation")
         object.__setattr__(self, "y", readonly(y))
         object.__setattr__(self, "h", readonly(h))
         object.__setattr__(self, "backend", be.name)
@@ -520,7 +467,9 @@ class BrenierPotential:
 
     def __reduce__(self):
         # rebuild through the constructor: read-only arrays, caches rebuilt lazily
-        return (type(self), (np.array(self.y), np.array(self.h), self.backend, self.memory_budget))
+        make = type(self) if self.triangulation is None else functools.partial(
+            type(self), triangulation=self.triangulation)
+        return (make, (np.array(self.y), np.array(self.h), self.backend, self.memory_budget))
 
     def __repr__(self):
         return (
@@ -540,11 +489,20 @@ class BrenierPotential:
         return np.asarray(be.to_numpy(i), dtype=np.int64), np.asarray(be.to_numpy(v), dtype=np.float64)
 
     @functools.cached_property
+    def _lifted(self):
+        """The regular triangulation: as given, or built (one hull) on first use."""
+        if self.triangulation is not None:
+            return self.triangulation
+        h = np.asarray(self.h)
+        # h centred as power_diagram does: the same hull as the diagram at these heights
+        return _regular_triangulation(np.asarray(self.y), h - h.mean())
+
+    @functools.cached_property
     def _walker(self):
-        env = self._envelope
-        if env.kind != "hull" or env.r != self.dim:
-            return None  # flat target set or flat lifted points: no full-dimensional triangulation
-        return _Walker(np.asarray(self.y), np.asarray(self.h), env)
+        tri = self._lifted
+        if tri.affine_dim != self.dim:
+            return None  # a flat target set: no full-dimensional triangulation to walk in
+        return _Walker(np.asarray(self.y), np.asarray(self.h), tri)
 
     def _argmax(self, x, method):
         if method not in _METHODS:
@@ -620,7 +578,7 @@ class BrenierPotential:
     # ------------------------------------------------------------------ Legendre dual
     @functools.cached_property
     def _envelope(self):
-        return _LowerEnvelope(np.asarray(self.y), np.asarray(self.h))
+        return _LowerEnvelope(np.asarray(self.y), np.asarray(self.h), self._lifted)
 
     @functools.cached_property
     def hidden(self):
@@ -629,7 +587,7 @@ class BrenierPotential:
         Their cell ``{x in R^d : <x, y_i> + h_i >= <x, y_j> + h_j for all j}`` has empty
         interior: they receive no mass whatever the source.
         """
-        return readonly(~self._envelope.vertex)
+        return readonly(self._lifted.hidden, copy=True)
 
     def legendre(self, z=None):
         """The Legendre dual :math:`u^*(z) = \\sup_{x \\in \\mathbb{R}^d} \\langle x, z\\rangle - u(x)`.
@@ -687,11 +645,13 @@ class BrenierPotential:
 
     @functools.cached_property
     def _legendre_targets(self):
-        env = self._envelope
         t = -np.asarray(self.h)
-        g = env(np.asarray(self.y))
-        g = np.minimum(np.where(np.isfinite(g), g, t), t)
-        return readonly(np.where(env.vertex, t, g))
+        out = t.copy()
+        hid = np.flatnonzero(self._lifted.hidden)
+        if hid.size:  # a hidden target: the envelope below it (at most -h_i)
+            g = self._envelope(np.asarray(self.y)[hid])
+            out[hid] = np.minimum(np.where(np.isfinite(g), g, t[hid]), t[hid])
+        return readonly(out)
 
     @functools.cached_property
     def _target_rows(self):

@@ -7,18 +7,17 @@ The cells of the semi-discrete transport problem,
 
 form the power diagram of the targets with weights :math:`w_i = |y_i|^2 + 2 h_i`.  Its
 combinatorics come from ONE convex hull: the regular triangulation is the lower hull of the
-lifted points :math:`(y_i, -2 h_i) \\in \\mathbb{R}^{d+1}` (``scipy.spatial.ConvexHull``,
-qhull).  Points that are not vertices of the lower hull are *hidden* (empty cells).  Each
-cell is then the intersection of the half-spaces of its triangulation neighbours with each
-convex piece of the domain, clipped and integrated exactly by the numba kernels of
-:mod:`geomot._clip`.
+lifted points :math:`(y_i, -2 h_i) \\in \\mathbb{R}^{d+1}` (:mod:`geomot.lifting`, which owns
+the affine frame, the hull, the triangulation and its adjacency, and the 2D edge flips).
+Points that are not vertices of the lower hull are *hidden* (empty cells).  Each cell is then
+the intersection of the half-spaces of its triangulation neighbours with each convex piece of
+the domain, clipped and integrated exactly by the numba kernels of :mod:`geomot._clip`.
 
 Degenerate input is normal input: targets in a lower-dimensional affine subspace (collinear
 in 2D, coplanar in 3D) are triangulated in that subspace (cells are then cylinders over a
-lower-dimensional diagram, which is exact); flat lifted configurations are handled by an
-extra lifted point high above the targets (it never touches the lower hull); non-simplicial
-lower facets (grids, cocircular points) are triangulated by qhull and the zero-length facets
-this creates are dropped from :attr:`PowerDiagram.pairs`.
+lower-dimensional diagram, which is exact); flat lifted configurations and non-simplicial
+lower facets (grids, cocircular points) are handled by :mod:`geomot.lifting`, and the
+zero-length facets the latter create are dropped from :attr:`PowerDiagram.pairs`.
 
 References
 ----------
@@ -33,199 +32,19 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sps
 from numba import njit
-from scipy.spatial import ConvexHull, QhullError
 
 from . import _clip
 from ._tol import scale_of, tol
 from ._validate import as_points, as_vector, check_distinct, readonly
 from .domain import Domain
+# the triangulation lives in geomot.lifting; these names stay importable from here
+from .lifting import (FLIP_NOT_APPLICABLE, RegularTriangulation, _flipped_triangulation,  # noqa: F401
+                      _regular_triangulation, regular_triangulation)
 
 __all__ = ["power_diagram", "PowerDiagram", "FacetGeometry", "regular_triangulation"]
 
 
-
-
-# ----------------------------------------------------------------- combinatorics
-@dataclass(frozen=True)
-class RegularTriangulation:
-    """Adjacency of the regular triangulation of weighted points (CSR, symmetric).
-
-    ``indptr (n+1,)``, ``indices (nnz,)``: neighbours of each target; ``hidden (n,)``: targets
-    that are not vertices of the lower hull (their cells are empty everywhere);
-    ``affine_dim``: dimension of the affine hull of the targets; ``simplices``: the lower
-    simplices (full-dimensional targets only), from which :meth:`cell_boxes` bounds the cells.
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    hidden: np.ndarray
-    affine_dim: int
-    #: (s, d+1) lower simplices and the other hull facets (full-dimensional targets only)
-    simplices: np.ndarray = None
-    top_simplices: np.ndarray = None
-
-    def cell_boxes(self, y, wphi):
-        """(n, d) lo / hi boxes containing each cell, from the cell's power vertices (with a
-        margin); +-inf for unbounded cells (targets on the boundary of their convex hull) and
-        for lower-dimensional target sets.  ``wphi`` are the weights :math:`h + |y|^2/2`."""
-        n, d = y.shape
-        if self.simplices is None:
-            return np.full((n, d), -np.inf), np.full((n, d), np.inf)
-        return _cell_boxes(self.simplices, self.top_simplices, y, wphi, 1e-9 * scale_of(y))
-
-
-def _lower_hull_1d(t, z):
-    """Vertices of the lower convex hull of the 2D points (t_k, z_k), in increasing t."""
-    order = np.lexsort((z, t))
-    hull = []
-    for k in order:
-        while len(hull) >= 2:
-            a, b = hull[-2], hull[-1]
-            cross = (t[b] - t[a]) * (z[k] - z[a]) - (z[b] - z[a]) * (t[k] - t[a])
-            if cross <= 0:  # b is on or above the segment a-k: not a strict lower vertex
-                hull.pop()
-            else:
-                break
-        hull.append(k)
-    return np.asarray(hull, dtype=np.int64)
-
-
-def regular_triangulation(y, h):
-    """Regular triangulation of the targets ``y`` with the dual weights ``h`` (one hull call).
-
-    Parameters
-    ----------
-    y : (n, d) array_like of float
-        Distinct targets.
-    h : (n,) array_like of float
-        Dual weights; the lifted points are :math:`(y_i, -2 h_i)`.
-
-    Returns
-    -------
-    RegularTriangulation
-        Symmetric CSR adjacency, hidden mask and affine dimension of the targets.
-    """
-    y = as_points(y, "y")
-    h = as_vector(h, "h", n=y.shape[0])
-    return _regular_triangulation(y, h)
-
-
-@njit(cache=True)
-def _simplex_adjacency(simp, n):
-    """Symmetric CSR adjacency (sorted, without duplicates) of the edges of the simplices."""
-    k = simp.shape[1]
-    deg = np.zeros(n + 1, dtype=np.int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            deg[simp[s, p] + 1] += k - 1
-    for i in range(n):
-        deg[i + 1] += deg[i]
-    fill = deg[:-1].copy()
-    raw = np.empty(deg[n], dtype=np.int32)  # (vertex indices; half the memory traffic of int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            a = simp[s, p]
-            for q in range(k):
-                if q != p:
-                    raw[fill[a]] = simp[s, q]
-                    fill[a] += 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    out = np.empty(deg[n], dtype=np.int64)
-    seen = np.full(n, -1, dtype=np.int32)  # row that last saw each neighbour: O(1) dedupe
-    m = 0
-    for i in range(n):
-        start = m
-        for p in range(deg[i], deg[i + 1]):
-            v = raw[p]
-            if seen[v] != i:
-                seen[v] = i
-                # insertion into the sorted unique row (rows are short: ~6 in 2D, ~15 in 3D)
-                q = m - 1
-                while q >= start and out[q] > v:
-                    out[q + 1] = out[q]
-                    q -= 1
-                out[q + 1] = v
-                m += 1
-        indptr[i + 1] = m
-    return indptr, out[:m].copy()
-
-
-@njit(cache=True)
-def _cell_boxes(simp, top_simp, y, wphi, margin):
-    """Bounding boxes of the cells from their power vertices (the duals of the simplices).
-
-    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d), with
-    h_0 - h_j = wphi_0 - wphi_j + <y_j - y_0, (y_0 + y_j) / 2> (``wphi = h + |y|^2 / 2``).  A cell
-    is bounded when its target is not adjacent to the extra top point (i.e. not on the
-    boundary of the targets' convex hull); its box is the box of its power vertices.
-    Ill-conditioned simplices make their cells fall back to unbounded boxes.
-    """
-    n, d = y.shape
-    lo = np.full((n, d), np.inf)
-    hi = np.full((n, d), -np.inf)
-    unbounded = np.zeros(n, dtype=np.bool_)
-    for s in range(top_simp.shape[0]):
-        for p in range(top_simp.shape[1]):
-            v = top_simp[s, p]
-            if v < n:
-                unbounded[v] = True
-    A = np.empty((d, d))
-    b = np.empty(d)
-    x = np.empty(d)
-    for s in range(simp.shape[0]):
-        i0 = simp[s, 0]
-        prod = 1.0
-        for r in range(d):
-            j = simp[s, r + 1]
-            nr = 0.0
-            for c in range(d):
-                A[r, c] = y[j, c] - y[i0, c]
-                nr += A[r, c] * A[r, c]
-            prod *= np.sqrt(nr)
-            b[r] = wphi[i0] - wphi[j]
-            for c in range(d):
-                b[r] += 0.5 * A[r, c] * (y[i0, c] + y[j, c])
-        if d == 2:
-            det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
-            ok = abs(det) > 1e-10 * prod
-            if ok:
-                x[0] = (b[0] * A[1, 1] - A[0, 1] * b[1]) / det
-                x[1] = (A[0, 0] * b[1] - b[0] * A[1, 0]) / det
-        else:
-            c00 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
-            c01 = A[1, 2] * A[2, 0] - A[1, 0] * A[2, 2]
-            c02 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
-            det = A[0, 0] * c00 + A[0, 1] * c01 + A[0, 2] * c02
-            ok = abs(det) > 1e-10 * prod
-            if ok:
-                # x = A^{-1} b via the adjugate
-                x[0] = (b[0] * c00 + b[1] * (A[0, 2] * A[2, 1] - A[0, 1] * A[2, 2])
-                        + b[2] * (A[0, 1] * A[1, 2] - A[0, 2] * A[1, 1])) / det
-                x[1] = (b[0] * c01 + b[1] * (A[0, 0] * A[2, 2] - A[0, 2] * A[2, 0])
-                        + b[2] * (A[0, 2] * A[1, 0] - A[0, 0] * A[1, 2])) / det
-                x[2] = (b[0] * c02 + b[1] * (A[0, 1] * A[2, 0] - A[0, 0] * A[2, 1])
-                        + b[2] * (A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) / det
-        for p in range(d + 1):
-            v = simp[s, p]
-            if not ok:
-                unbounded[v] = True
-                continue
-            for c in range(d):
-                if x[c] < lo[v, c]:
-                    lo[v, c] = x[c]
-                if x[c] > hi[v, c]:
-                    hi[v, c] = x[c]
-    for v in range(n):
-        for c in range(d):
-            if unbounded[v]:
-                lo[v, c] = -np.inf
-                hi[v, c] = np.inf
-            else:
-                lo[v, c] -= margin
-                hi[v, c] += margin
-    return lo, hi
-
-
+# ----------------------------------------------------------------- Hessian kernel
 @njit(cache=True)
 def _laplacian_csr(pairs, weights, y, n):
     """CSR of the weighted graph Laplacian: -w_k / |y_i - y_j| off the diagonal, rows summing to 0.
@@ -270,134 +89,6 @@ def _laplacian_csr(pairs, weights, y, n):
     return indptr, indices, data
 
 
-def _morton_order(t):
-    """Permutation sorting points along a Z-order (Morton) curve: qhull inserts points
-    faster when consecutive points are close in space."""
-    k = t.shape[1]
-    bits = 20 if k <= 3 else 60 // k
-    lo = t.min(axis=0)
-    span = np.ptp(t, axis=0)
-    span[span == 0] = 1.0
-    q = ((t - lo) / span * ((1 << bits) - 1)).astype(np.uint64)
-    code = np.zeros(t.shape[0], dtype=np.uint64)
-    for b in range(bits):
-        for a in range(k):
-            code |= ((q[:, a] >> np.uint64(b)) & np.uint64(1)) << np.uint64(b * k + a)
-    return np.argsort(code, kind="stable")
-
-
-def _regular_triangulation(y, h):
-    n, d = y.shape
-    hidden = np.zeros(n, dtype=bool)
-    if n == 1:
-        return RegularTriangulation(np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64), hidden, 0)
-    center = y.mean(axis=0)
-    yc = y - center
-    _, s, vt = np.linalg.svd(yc, full_matrices=False)
-    k = int(np.sum(s > tol.rank * max(s[0], 1e-300)))
-    t = yc @ vt[:k].T  # coordinates in the affine hull
-    z = -2.0 * (h - h.mean())
-    # the lower hull is unchanged by adding an affine function of t to z: remove the
-    # least-squares affine part so that qhull sees a well-scaled, untilted point cloud
-    A = np.column_stack([t, np.ones(n)])
-    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
-    z = z - A @ coef
-    if k == 1:
-        verts = _lower_hull_1d(t[:, 0], z)
-        hidden[:] = True
-        hidden[verts] = False
-        if verts.size < 2:
-            return RegularTriangulation(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), hidden, 1)
-        indptr, indices = _simplex_adjacency(np.column_stack([verts[:-1], verts[1:]]), n)
-        return RegularTriangulation(indptr, indices, hidden, 1)
-    # a lifted point above the centroid, higher than every lifted point: it is never on the
-    # lower hull, and it makes the hull full-dimensional when the lifted points are flat
-    zspan = float(z.max() - z.min())
-    tspan = float(np.ptp(t, axis=0).max())
-    top = np.concatenate([t.mean(axis=0), [z.max() + zspan + tspan]])
-    pts = np.vstack([np.column_stack([t, z]), top])
-    # insertion order along a space-filling curve (the extra point stays last)
-    order = np.append(_morton_order(t), n) if n > 200_000 else np.arange(n + 1)
-    try:
-        hull = ConvexHull(pts[order])
-    except QhullError as exc:  # pragma: no cover - qhull failing on valid input is a bug
-        raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
-    lower = hull.equations[:, k] < 0
-    simp = hull.simplices[lower] if n <= 200_000 else order[hull.simplices[lower]]
-    if simp.size and simp.max() >= n:  # (the top point is never on a lower facet)
-        simp = simp[np.all(simp < n, axis=1)]
-    top_simp = hull.simplices[~lower] if n <= 200_000 else order[hull.simplices[~lower]]
-    hidden = np.bincount(simp.ravel(), minlength=n) == 0
-    simp = np.ascontiguousarray(simp, dtype=np.int64)
-    indptr, indices = _simplex_adjacency(simp, n)
-    if k == d:
-        return RegularTriangulation(indptr, indices, hidden, k, simp,
-                                    np.ascontiguousarray(top_simp, dtype=np.int64))
-    return RegularTriangulation(indptr, indices, hidden, k)
-
-
-#: status of :func:`_flipped_triangulation` when flips do not apply
-FLIP_NOT_APPLICABLE = -1
-
-
-def _flipped_triangulation(previous, y, wphi, max_flips=None):
-    """The regular triangulation for the weights ``wphi`` (:math:`h + |y|^2/2`), repaired by
-    edge flips from the regular triangulation ``previous`` of the same 2D targets.
-
-    Used by the Newton solver, whose steps change the weights a little: a flip of every edge
-    that is not locally regular (Lawson) lowers the lifted surface, and a triangulation of all
-    targets whose edges are all locally regular is the regular one (the lower hull), so the
-    result is exact -- the same combinatorics as a new hull, without the hull.
-
-    Returns ``(triangulation, status)``: ``status`` is ``_flip.STATUS_OK`` (0) with the
-    triangulation, else the triangulation is None and a hull must be built: ``FLIP_NOT_APPLICABLE``
-    (-1: not 2D, collinear targets, hidden targets or flat triangles in ``previous``),
-    ``_flip.STATUS_MAX_FLIPS`` (more than ``max_flips`` flips, default 4n + 1000) or
-    ``_flip.STATUS_STUCK``: an illegal edge whose quadrilateral is not convex.  Then a target
-    *is* hidden -- its lifted point lies over the triangle of the three others and above their
-    plane (the edge is reflex there), hence above the lower hull -- and the solver rejects such
-    a trial step without building the hull (its cell is empty).
-    """
-    from . import _flip
-
-    n, d = y.shape
-    if d != 2 or previous.affine_dim != 2 or previous.simplices is None or previous.hidden.any():
-        return None, FLIP_NOT_APPLICABLE
-    state = previous.__dict__.get("_flip_state")
-    if state is None:
-        # counter-clockwise lower triangles and their neighbours (nbr[t, k] across the edge
-        # opposite tri[t, k], -1 on the convex hull), kept on the triangulation for the next call
-        tri = np.array(previous.simplices, dtype=np.int64, order="C", copy=True)
-        nbr = _flip.triangle_neighbors(tri, n)
-        _flip.make_ccw(tri, nbr, y)
-        e1 = y[tri[:, 1]] - y[tri[:, 0]]
-        e2 = y[tri[:, 2]] - y[tri[:, 0]]
-        if np.any(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] <= 0.0):
-            state = ()  # flat triangles (qhull's split of a degenerate facet): no flips from here
-        else:
-            state = (tri, nbr)
-        previous.__dict__["_flip_state"] = state
-    if not state:
-        return None, FLIP_NOT_APPLICABLE
-    tri0, nbr0 = state
-    tri = tri0.copy()
-    nbr = nbr0.copy()
-    if max_flips is None:
-        max_flips = 4 * n + 1000
-    wphi = np.ascontiguousarray(wphi, dtype=np.float64)
-    status, _ = _flip.flip_to_regular(tri, nbr, y, wphi - wphi.mean(), max_flips)
-    if status != _flip.STATUS_OK:
-        return None, int(status)
-    indptr, indices = _simplex_adjacency(tri, n)
-    # the convex-hull edges (no neighbour): the cells of their vertices are unbounded
-    t_idx, k_idx = np.nonzero(nbr < 0)
-    top = np.column_stack([tri[t_idx, (k_idx + 1) % 3], tri[t_idx, (k_idx + 2) % 3],
-                           np.full(t_idx.size, n, dtype=np.int64)])
-    out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 2, tri, top)
-    out.__dict__["_flip_state"] = (tri, nbr)
-    return out, _flip.STATUS_OK
-
-
 # ----------------------------------------------------------------- result objects
 @dataclass(frozen=True)
 class FacetGeometry:
@@ -440,8 +131,10 @@ class PowerDiagram:
         ``domain.volume``.
     masses : (n,) ndarray
         Source probability of each cell, :math:`\\mu(W_i) = \\int_{W_i} \\rho / \\int_\\Omega \\rho`.
-    triangulation : RegularTriangulation
-        Adjacency of the regular triangulation (all potential neighbours).
+    triangulation : geomot.lifting.RegularTriangulation
+        The regular triangulation of the targets (all potential neighbours, hidden targets,
+        lower simplices, affine frame).  ``BrenierPotential(y, h, triangulation=...)`` reuses
+        it instead of building a second hull.
     """
 
     y: np.ndarray
@@ -689,13 +382,15 @@ def power_diagram(y, h, domain):
     .. math:: W_i = \\{x \\in \\Omega: \\langle x, y_i\\rangle + h_i \\ge \\langle x, y_j\\rangle + h_j\\ \\forall j\\},
 
     a power diagram with weights :math:`w_i = |y_i|^2 + 2 h_i`.  Its combinatorics are the lower
-    convex hull of :math:`(y_i, -2h_i)`, computed by one ``scipy.spatial.ConvexHull`` call.
+    convex hull of :math:`(y_i, -2h_i)`, computed by one ``scipy.spatial.ConvexHull`` call
+    (:func:`geomot.lifting.regular_triangulation`).
 
     Examples
     --------
     >>> import numpy as np, geomot
     >>> dom = geomot.Domain.box([0, 0], [1, 1])
-    >>> pd = geomot.power_diagram([[0.25, 0.5], [0.75, 0.5]], [0.0, 0.0], dom)
+    >>> y = np.array([[0.25, 0.5], [0.75, 0.5]])
+    >>> pd = geomot.power_diagram(y, -0.5 * (y**2).sum(axis=1), dom)   # Voronoi heights
     >>> np.allclose(pd.volumes, [0.5, 0.5])
     True
     """

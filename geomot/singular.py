@@ -574,14 +574,14 @@ def _warn_if_nonconvex(y, ell, tau):
     hull) signals a non-convex support, where a singular set is expected.  Independent of the
     user's ``threshold`` on purpose: it catches a threshold set too high.
     """
-    from scipy.spatial import ConvexHull, Delaunay, QhullError
+    from .lifting import _hull_halfspaces, _regular_triangulation
 
     n, d = y.shape
-    try:
-        tri = Delaunay(y)
-        eq = ConvexHull(y).equations
-    except QhullError:
+    # the Delaunay triangulation: the regular one at the Voronoi heights -|y|^2/2
+    tri = _regular_triangulation(y, -0.5 * np.einsum("ij,ij->i", y, y))
+    if tri.affine_dim < d:
         return
+    nrm, off = _hull_halfspaces(y, tri.simplices)
     # circumcentres: solve 2 (p_k - p_0) . c = |p_k|^2 - |p_0|^2
     p = y[tri.simplices]
     a = 2.0 * (p[:, 1:] - p[:, :1])
@@ -594,7 +594,7 @@ def _warn_if_nonconvex(y, ell, tau):
     limit = 1.5 * default_threshold(n, d)
     big = ok & (2.0 * r > limit * lmax)
     if np.any(big):
-        depth = -(c[big] @ eq[:, :d].T + eq[:, d]).max(axis=1)
+        depth = -(c[big] @ nrm.T - off).max(axis=1)
         big[np.flatnonzero(big)[depth < 0.5 * r[big]]] = False
     if np.any(big):
         warnings.warn(

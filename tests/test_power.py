@@ -462,7 +462,7 @@ def test_public_namespace():
 
 # ------------------------------------------------------------------ kernels vs plain numpy
 def test_simplex_adjacency_matches_numpy():
-    from geomot.power import _simplex_adjacency
+    from geomot.lifting import _simplex_adjacency
 
     rng = np.random.default_rng(19)
     n = 40

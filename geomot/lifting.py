@@ -1,0 +1,635 @@
+"""Lifting the targets: affine frame, lower convex hull, regular triangulation, adjacency.
+
+The one module that turns weighted targets into exact combinatorics; :mod:`geomot.power`
+(the cells), :mod:`geomot.brenier` (walks and the Legendre dual) and the 2D edge flips of the
+Newton solver all use it.  The regular triangulation of the targets :math:`y_i` with the dual
+weights :math:`h_i` is the projection of the lower convex hull of the lifted points
+
+.. math:: \\hat y_i = (y_i, -2 h_i) \\in \\mathbb{R}^{d+1};
+
+targets whose lifted point is not a vertex of that hull are *hidden* (their power cells are
+empty, :math:`\\langle x, y_i\\rangle + h_i` is nowhere the strict maximum).  The hull is
+one ``scipy.spatial.ConvexHull`` call (qhull): qhull is the source of the exact combinatorics.
+
+Affine frame and its rank rule
+------------------------------
+Targets in a lower-dimensional affine subspace (collinear in 2D, coplanar in 3D) are lifted in
+that subspace.  :func:`affine_frame` finds it: the mean of the points plus the first ``k``
+right singular vectors of the centred points, ``k`` the smallest dimension such that *every*
+point lies within
+
+.. math:: \\rho = \\max\\big(\\tau_{\\rm rank}\\, \\operatorname{diam}_\\square(y),\\;
+          \\tau_{\\rm rounding}\\, \\epsilon \\sqrt{d} \\max_{i,c} |y_{ic}|\\big)
+
+of that subspace (``tol.rank = 1e-10`` of the bounding-box diagonal ``scale_of(y)``, or 4
+roundings of the coordinates, ``tol.rounding``; :mod:`geomot._tol`).  Why this rule:
+
+* it bounds what the projection does: every target moves by at most :math:`\\rho`, so the
+  triangulation is exact for targets perturbed by at most ``1e-10`` of the problem's size, the
+  order of the other geometric tolerances; a rule on singular values (root sums of squares,
+  the former :mod:`geomot.power` rule ``s_k > 1e-10 s_0``) lets one far outlier count as much as
+  a small uniform noise over ``n`` points, and so depends on ``n``;
+* it is invariant under rotation and scaling, and under translation up to the resolution of
+  the coordinates: the centred coordinates hold the geometry to a few ``eps |y|`` whatever the
+  offset (a rounded mean shifts all points alike), so thin sets are kept thin until their
+  thickness is made of rounding (a collinear set moved to an offset ``1e8`` times its size is
+  off its line by ``~1e-8`` of its size, and is still collinear here).  The former
+  :class:`~geomot.brenier.BrenierPotential` rule, ``1e-10 |y| sqrt(n)``, flattened well-resolved
+  sets far from the origin: 50 targets along a segment of length 1 with noise ``1e-6`` at
+  offset ``1e6`` were collinear for it and not for :mod:`geomot.power`; they are 2-dimensional;
+* above it qhull resolves the thickness (``1e-10`` is far above its roundoff), below it the
+  thickness is at the level of the tolerances that decide empty facets and cells anyway.
+
+Lower-dimensional and degenerate cases
+--------------------------------------
+* one point (or all points equal, affine dimension 0): the target of largest ``h`` is visible;
+* affine dimension 1: the lower hull of the 2D lifted points ``(t_i, z_i)`` by a monotone chain;
+* flat lifted points (``h`` affine in ``y``) and ``n <= k + 1``: an extra lifted point high above
+  the centroid makes the hull full-dimensional and never touches the lower hull;
+* non-simplicial lower facets (grids, cocircular targets) are triangulated by qhull; the flat
+  simplices this can create give edges whose facets have zero measure (dropped by
+  :attr:`geomot.power.PowerDiagram.pairs`);
+* a target is visible iff it is a vertex of a lower simplex of positive volume: targets on a
+  face of conv(y) lifted above the lower chain of that face span a *vertical* facet, which
+  rounding may put among the lower ones, and which must not make them visible.
+
+The functions work on the coordinates they are given and assume nothing about the origin:
+the frame is centred on the points' mean and the lifted heights on their mean.
+
+References
+----------
+F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM J. Comput.
+16 (1987).  H. Edelsbrunner, N. R. Shah, *Incremental topological flipping works for regular
+triangulations*, Algorithmica 15 (1996).  C. B. Barber, D. P. Dobkin, H. Huhdanpaa, *The
+quickhull algorithm for convex hulls*, ACM TOMS 22 (1996).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy.spatial import ConvexHull, QhullError
+
+from ._tol import scale_of, tol
+from ._validate import as_points, as_vector, readonly
+
+__all__ = ["AffineFrame", "affine_frame", "RegularTriangulation", "regular_triangulation"]
+
+#: above this many targets qhull inserts them along a space-filling curve (measured faster)
+MORTON_MIN_POINTS = 200_000
+
+
+# ----------------------------------------------------------------- affine frame
+@dataclass(frozen=True, eq=False)
+class AffineFrame:
+    """An affine subspace of :math:`\\mathbb{R}^d`: ``origin (d,)`` plus the span of the
+    orthonormal rows of ``basis (k, d)``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from geomot.lifting import affine_frame
+    >>> f = affine_frame([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    >>> f.dim, f.origin.tolist()
+    (1, [1.0, 1.0])
+    >>> np.round(np.abs(f.coordinates([[3.0, 3.0]])), 12).tolist(), np.round(f.distance([[1.0, 0.0]]), 12).tolist()
+    ([[2.828427124746]], [0.707106781187])
+    """
+
+    origin: np.ndarray
+    basis: np.ndarray
+
+    @property
+    def dim(self):
+        """Dimension ``k`` of the subspace (the affine dimension of the points)."""
+        return self.basis.shape[0]
+
+    @property
+    def ambient_dim(self):
+        """Dimension ``d`` of the space around it."""
+        return self.origin.shape[0]
+
+    def coordinates(self, p):
+        """(m, k): coordinates of the points ``p (m, d)`` projected onto the subspace."""
+        return (np.asarray(p, dtype=np.float64) - self.origin) @ self.basis.T
+
+    def distance(self, p):
+        """(m,): distance of the points ``p (m, d)`` to the subspace."""
+        q = np.asarray(p, dtype=np.float64) - self.origin
+        return np.linalg.norm(q - (q @ self.basis.T) @ self.basis, axis=1)
+
+
+def affine_frame(points):
+    """The affine hull of a point set, with geomot's rank rule.
+
+    Parameters
+    ----------
+    points : (n, d) array_like of float
+
+    Returns
+    -------
+    AffineFrame
+        Origin the mean of the points; basis the first ``k`` right singular vectors of the
+        centred points, ``k`` the smallest dimension such that every point lies within
+        :math:`\\rho` of the subspace (see the module notes for :math:`\\rho` and why).
+
+    Notes
+    -----
+    With the singular value decomposition :math:`Y - \\bar y = U \\Sigma V^T` and
+    :math:`c = (Y - \\bar y) V` the principal coordinates,
+
+    .. math:: k = \\min \\{ j : \\max_i \\| (c_{i,j+1}, \\dots, c_{i,d}) \\| \\le \\rho \\}.
+
+    Example
+    -------
+    >>> from geomot.lifting import affine_frame
+    >>> affine_frame([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]).dim
+    2
+    >>> affine_frame([[0.5, 0.5]]).dim
+    0
+    """
+    return _affine_frame(as_points(points, "points"))[0]
+
+
+def _affine_frame(p):
+    """``(frame, t)``: the affine frame of the rows of ``p (n, d)`` and their coordinates in it."""
+    center, pc, vt, k = _principal_axes(p)
+    basis = readonly(vt[:k])
+    return AffineFrame(readonly(center), basis), pc @ basis.T
+
+
+def _rank_reach(p):
+    """The distance :math:`\\rho` of the rank rule for the points ``p (n, d)``."""
+    rounding = tol.rounding * np.finfo(np.float64).eps * np.sqrt(p.shape[1]) * float(np.abs(p).max())
+    return max(tol.rank * scale_of(p), rounding)
+
+
+def _principal_axes(p):
+    """Mean, centred points, principal axes (rows) and affine dimension (the rank rule) of ``p``."""
+    n, d = p.shape
+    center = p.mean(axis=0)
+    pc = p - center
+    if n == 1 or not np.any(pc):
+        return center, pc, np.zeros((0, d)), 0
+    _, _, vt = np.linalg.svd(pc, full_matrices=False)
+    # k: the fewest principal axes whose span every point is within reach of; the squared
+    # distance to the span of the first k axes is the sum of the squared coordinates on the
+    # others, accumulated from the last axis (full-rank sets stop after one)
+    reach = _rank_reach(p)
+    tail = np.zeros(n)
+    for j in range(vt.shape[0] - 1, -1, -1):
+        tail += (pc @ vt[j]) ** 2
+        if np.sqrt(tail.max()) > reach:
+            return center, pc, vt, j + 1
+    return center, pc, vt, 0
+
+
+# ----------------------------------------------------------------- lower hull
+def _lower_hull_1d(t, z):
+    """Vertices of the lower convex hull of the 2D points (t_k, z_k), in increasing t."""
+    order = np.lexsort((z, t))
+    # of points with equal t only the lowest can be a lower vertex (sorted first)
+    first = np.concatenate([[True], t[order[1:]] != t[order[:-1]]])
+    hull = []
+    for k in order[first]:
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (t[b] - t[a]) * (z[k] - z[a]) - (z[b] - z[a]) * (t[k] - t[a])
+            if cross <= 0:  # b is on or above the segment a-k: not a strict lower vertex
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    return np.asarray(hull, dtype=np.int64)
+
+
+def _morton_order(t):
+    """Permutation sorting points along a Z-order (Morton) curve: qhull inserts points
+    faster when consecutive points are close in space."""
+    k = t.shape[1]
+    bits = 20 if k <= 3 else 60 // k
+    lo = t.min(axis=0)
+    span = np.ptp(t, axis=0)
+    span[span == 0] = 1.0
+    q = ((t - lo) / span * ((1 << bits) - 1)).astype(np.uint64)
+    code = np.zeros(t.shape[0], dtype=np.uint64)
+    for b in range(bits):
+        for a in range(k):
+            code |= ((q[:, a] >> np.uint64(b)) & np.uint64(1)) << np.uint64(b * k + a)
+    return np.argsort(code, kind="stable")
+
+
+def _lower_hull(t, z):
+    """Lower facets ``(s, k+1)`` and the other facets of the hull of the points ``(t_i, z_i)``
+    (``t (n, k)``, k >= 2, full rank) plus one extra point (index ``n``) high above them.
+
+    The extra point above the centroid, higher than every lifted point, is never on the lower
+    hull, and makes the hull full-dimensional when the lifted points are flat.
+    """
+    n, k = t.shape
+    zspan = float(z.max() - z.min())
+    tspan = float(np.ptp(t, axis=0).max())
+    top = np.concatenate([t.mean(axis=0), [z.max() + zspan + tspan]])
+    pts = np.vstack([np.column_stack([t, z]), top])
+    # insertion order along a space-filling curve (the extra point stays last)
+    big = n > MORTON_MIN_POINTS
+    order = np.append(_morton_order(t), n) if big else np.arange(n + 1)
+    try:
+        hull = ConvexHull(pts[order])
+    except QhullError as exc:  # pragma: no cover - qhull failing on valid input is a bug
+        raise ValueError(f"qhull could not build the lifted hull of the targets: {exc}") from None
+    lower = hull.equations[:, k] < 0
+    simp = order[hull.simplices[lower]] if big else hull.simplices[lower]
+    if simp.size and simp.max() >= n:  # (the top point is never on a lower facet)
+        simp = simp[np.all(simp < n, axis=1)]
+    top_simp = order[hull.simplices[~lower]] if big else hull.simplices[~lower]
+    return (np.ascontiguousarray(simp, dtype=np.int64), np.ascontiguousarray(top_simp, dtype=np.int64))
+
+
+# ----------------------------------------------------------------- adjacency
+@njit(cache=True)
+def _simplex_adjacency(simp, n):
+    """Symmetric CSR adjacency (sorted, without duplicates) of the edges of the simplices."""
+    k = simp.shape[1]
+    deg = np.zeros(n + 1, dtype=np.int64)
+    for s in range(simp.shape[0]):
+        for p in range(k):
+            deg[simp[s, p] + 1] += k - 1
+    for i in range(n):
+        deg[i + 1] += deg[i]
+    fill = deg[:-1].copy()
+    raw = np.empty(deg[n], dtype=np.int32)  # (vertex indices; half the memory traffic of int64)
+    for s in range(simp.shape[0]):
+        for p in range(k):
+            a = simp[s, p]
+            for q in range(k):
+                if q != p:
+                    raw[fill[a]] = simp[s, q]
+                    fill[a] += 1
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    out = np.empty(deg[n], dtype=np.int64)
+    seen = np.full(n, -1, dtype=np.int32)  # row that last saw each neighbour: O(1) dedupe
+    m = 0
+    for i in range(n):
+        start = m
+        for p in range(deg[i], deg[i + 1]):
+            v = raw[p]
+            if seen[v] != i:
+                seen[v] = i
+                # insertion into the sorted unique row (rows are short: ~6 in 2D, ~15 in 3D)
+                q = m - 1
+                while q >= start and out[q] > v:
+                    out[q + 1] = out[q]
+                    q -= 1
+                out[q + 1] = v
+                m += 1
+        indptr[i + 1] = m
+    return indptr, out[:m].copy()
+
+
+# ----------------------------------------------------------------- regular triangulation
+@dataclass(frozen=True)
+class RegularTriangulation:
+    """Adjacency of the regular triangulation of weighted points (CSR, symmetric).
+
+    ``indptr (n+1,)``, ``indices (nnz,)``: neighbours of each target; ``hidden (n,)``: targets
+    that are not vertices of the lower hull (their cells are empty everywhere);
+    ``affine_dim``: dimension ``k`` of the affine hull of the targets; ``simplices (s, k+1)``:
+    the lower simplices (target indices; ``None`` when ``k = 0``), from which
+    :meth:`cell_boxes` bounds the cells; ``top_simplices``: the other facets of the lifted hull
+    (index ``n`` is the extra point above the targets; full-dimensional targets only);
+    ``frame``: the :class:`AffineFrame` of the targets (``k = frame.dim``).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    hidden: np.ndarray
+    affine_dim: int
+    simplices: np.ndarray = None
+    top_simplices: np.ndarray = None
+    frame: AffineFrame = None
+
+    @property
+    def n(self):
+        """Number of targets."""
+        return self.hidden.shape[0]
+
+    def cell_boxes(self, y, wphi):
+        """(n, d) lo / hi boxes containing each cell, from the cell's power vertices (with a
+        margin); +-inf for unbounded cells (targets on the boundary of their convex hull) and
+        for lower-dimensional target sets.  ``wphi`` are the weights :math:`h + |y|^2/2`."""
+        n, d = y.shape
+        if self.simplices is None or self.top_simplices is None or self.affine_dim < d:
+            return np.full((n, d), -np.inf), np.full((n, d), np.inf)
+        return _cell_boxes(self.simplices, self.top_simplices, y, wphi, 1e-9 * scale_of(y))
+
+
+@njit(cache=True)
+def _cell_boxes(simp, top_simp, y, wphi, margin):
+    """Bounding boxes of the cells from their power vertices (the duals of the simplices).
+
+    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d), with
+    h_0 - h_j = wphi_0 - wphi_j + <y_j - y_0, (y_0 + y_j) / 2> (``wphi = h + |y|^2 / 2``).  A cell
+    is bounded when its target is not adjacent to the extra top point (i.e. not on the
+    boundary of the targets' convex hull); its box is the box of its power vertices.
+    Ill-conditioned simplices make their cells fall back to unbounded boxes.
+    """
+    n, d = y.shape
+    lo = np.full((n, d), np.inf)
+    hi = np.full((n, d), -np.inf)
+    unbounded = np.zeros(n, dtype=np.bool_)
+    for s in range(top_simp.shape[0]):
+        for p in range(top_simp.shape[1]):
+            v = top_simp[s, p]
+            if v < n:
+                unbounded[v] = True
+    A = np.empty((d, d))
+    b = np.empty(d)
+    x = np.empty(d)
+    for s in range(simp.shape[0]):
+        i0 = simp[s, 0]
+        prod = 1.0
+        for r in range(d):
+            j = simp[s, r + 1]
+            nr = 0.0
+            for c in range(d):
+                A[r, c] = y[j, c] - y[i0, c]
+                nr += A[r, c] * A[r, c]
+            prod *= np.sqrt(nr)
+            b[r] = wphi[i0] - wphi[j]
+            for c in range(d):
+                b[r] += 0.5 * A[r, c] * (y[i0, c] + y[j, c])
+        if d == 2:
+            det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
+            ok = abs(det) > 1e-10 * prod
+            if ok:
+                x[0] = (b[0] * A[1, 1] - A[0, 1] * b[1]) / det
+                x[1] = (A[0, 0] * b[1] - b[0] * A[1, 0]) / det
+        else:
+            c00 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
+            c01 = A[1, 2] * A[2, 0] - A[1, 0] * A[2, 2]
+            c02 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
+            det = A[0, 0] * c00 + A[0, 1] * c01 + A[0, 2] * c02
+            ok = abs(det) > 1e-10 * prod
+            if ok:
+                # x = A^{-1} b via the adjugate
+                x[0] = (b[0] * c00 + b[1] * (A[0, 2] * A[2, 1] - A[0, 1] * A[2, 2])
+                        + b[2] * (A[0, 1] * A[1, 2] - A[0, 2] * A[1, 1])) / det
+                x[1] = (b[0] * c01 + b[1] * (A[0, 0] * A[2, 2] - A[0, 2] * A[2, 0])
+                        + b[2] * (A[0, 2] * A[1, 0] - A[0, 0] * A[1, 2])) / det
+                x[2] = (b[0] * c02 + b[1] * (A[0, 1] * A[2, 0] - A[0, 0] * A[2, 1])
+                        + b[2] * (A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) / det
+        for p in range(d + 1):
+            v = simp[s, p]
+            if not ok:
+                unbounded[v] = True
+                continue
+            for c in range(d):
+                if x[c] < lo[v, c]:
+                    lo[v, c] = x[c]
+                if x[c] > hi[v, c]:
+                    hi[v, c] = x[c]
+    for v in range(n):
+        for c in range(d):
+            if unbounded[v]:
+                lo[v, c] = -np.inf
+                hi[v, c] = np.inf
+            else:
+                lo[v, c] -= margin
+                hi[v, c] += margin
+    return lo, hi
+
+
+def regular_triangulation(y, h):
+    """Regular triangulation of the targets ``y`` with the dual weights ``h`` (one hull call).
+
+    Parameters
+    ----------
+    y : (n, d) array_like of float
+        Distinct targets.
+    h : (n,) array_like of float
+        Dual weights; the lifted points are :math:`(y_i, -2 h_i)`.
+
+    Returns
+    -------
+    RegularTriangulation
+        Symmetric CSR adjacency, hidden mask, lower simplices and affine frame of the targets.
+
+    Notes
+    -----
+    Target ``i`` is a vertex (not hidden) iff its lifted point is a vertex of the lower hull,
+
+    .. math:: \\operatorname{conv}_{\\text{lower}} \\{(y_j, -2 h_j)\\};
+
+    its neighbours are the targets of the power cells that share a facet with its cell.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from geomot.lifting import regular_triangulation
+    >>> y = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.3, 0.3]])
+    >>> tri = regular_triangulation(y, -0.5 * (y**2).sum(axis=1))   # Delaunay
+    >>> tri.affine_dim, tri.hidden.tolist(), tri.indices[tri.indptr[3]:tri.indptr[4]].tolist()
+    (2, [False, False, False, False], [0, 1, 2])
+    >>> regular_triangulation(y, [0.0, 0.0, 0.0, -1.0]).hidden.tolist()   # its plane is too low
+    [False, False, False, True]
+    """
+    y = as_points(y, "y")
+    h = as_vector(h, "h", n=y.shape[0])
+    return _regular_triangulation(y, h)
+
+
+def _regular_triangulation(y, h):
+    n, d = y.shape
+    hidden = np.zeros(n, dtype=bool)
+    frame, t = _affine_frame(y)
+    k = frame.dim
+    if k == 0:  # one point (or all equal): the largest h wins
+        hidden[:] = True
+        hidden[int(np.argmax(h))] = False
+        return RegularTriangulation(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                                    hidden, 0, None, None, frame)
+    z = -2.0 * (h - h.mean())
+    # the lower hull is unchanged by adding an affine function of t to z: remove the
+    # least-squares affine part so that qhull sees a well-scaled, untilted point cloud
+    A = np.column_stack([t, np.ones(n)])
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    z = z - A @ coef
+    if k == 1:
+        verts = _lower_hull_1d(t[:, 0], z)
+        hidden[:] = True
+        hidden[verts] = False
+        simp = np.ascontiguousarray(np.column_stack([verts[:-1], verts[1:]]), dtype=np.int64)
+        indptr, indices = _simplex_adjacency(simp, n)
+        return RegularTriangulation(indptr, indices, hidden, 1, simp, None, frame)
+    simp, top_simp = _lower_hull(t, z)
+    # a target is a vertex of the lower hull iff it is a vertex of a lower simplex of positive
+    # volume: qhull's flat split of a merged facet only repeats vertices of its solid parts,
+    # and a vertical facet (targets on a face of conv(y) lifted above the lower chain of that
+    # face, classified "lower" by rounding) adds no vertex of its own
+    hidden = ~_solid_vertices(t, simp, n)
+    indptr, indices = _simplex_adjacency(simp, n)
+    return RegularTriangulation(indptr, indices, hidden, k, simp, top_simp if k == d else None, frame)
+
+
+def _hull_halfspaces(p, simp):
+    """Unit outer normals ``a (b, r)`` and offsets ``c (b,)`` of conv(p): ``a . z <= c`` inside.
+
+    ``p (n, r)`` spans :math:`\\mathbb{R}^r` and ``simp (s, r+1)`` triangulates conv(p) (the
+    simplices of a :class:`RegularTriangulation`, in the coordinates of its frame or, full
+    dimensional, in the targets' own).  The boundary is made of the ridges (faces of r
+    vertices) that belong to one simplex only; flat ridges (of a flat simplex) are skipped:
+    the other ridges of their facet of conv(p) give the same half-space.  No hull is built.
+    """
+    k1 = simp.shape[1]
+    r = k1 - 1
+    ridges = np.sort(np.concatenate([np.delete(simp, j, axis=1) for j in range(k1)]), axis=1)
+    uniq, count = np.unique(ridges, axis=0, return_counts=True)
+    bnd = uniq[count == 1]
+    p0 = p[bnd[:, 0]]
+    if r == 1:
+        nrm = np.ones((bnd.shape[0], 1))
+        ok = np.ones(bnd.shape[0], dtype=bool)
+    else:
+        e = p[bnd[:, 1:]] - p0[:, None, :]  # (b, r-1, r): the normal is their cofactor vector
+        nrm = np.stack([(-1.0) ** j * np.linalg.det(np.delete(e, j, axis=2)) for j in range(r)], axis=1)
+        ok = np.linalg.norm(nrm, axis=1) > tol.flat * np.prod(np.linalg.norm(e, axis=2), axis=1)
+    # outward: away from the mean of the points, inside conv(p)
+    side = np.einsum("ij,ij->i", p.mean(axis=0) - p0, nrm)
+    nrm = np.where((side > 0)[:, None], -nrm, nrm)
+    ok &= side != 0
+    nrm = nrm[ok] / np.linalg.norm(nrm[ok], axis=1)[:, None]
+    return nrm, np.einsum("ij,ij->i", nrm, p0[ok])
+
+
+def _solid_vertices(t, simp, n):
+    """(n,) bool: vertices of the simplices ``simp (s, k+1)`` of ``t (n, k)`` that are not flat
+    (relative volume, |det| over the product of the edge lengths, above ``tol.flat``)."""
+    k = t.shape[1]
+    if k in (2, 3):
+        return _solid_vertices_kernel(t, simp, n, tol.flat)
+    e = t[simp[:, 1:]] - t[simp[:, :1]]
+    solid = np.abs(np.linalg.det(e)) > tol.flat * np.prod(np.linalg.norm(e, axis=2), axis=1)
+    return np.bincount(simp[solid].ravel(), minlength=n) > 0
+
+
+@njit(cache=True)
+def _solid_vertices_kernel(t, simp, n, rtol):
+    k = t.shape[1]
+    out = np.zeros(n, dtype=np.bool_)
+    e = np.empty((3, 3))
+    for s in range(simp.shape[0]):
+        i0 = simp[s, 0]
+        prod = 1.0
+        for r in range(k):
+            nr = 0.0
+            for c in range(k):
+                e[r, c] = t[simp[s, r + 1], c] - t[i0, c]
+                nr += e[r, c] * e[r, c]
+            prod *= np.sqrt(nr)
+        if k == 2:
+            det = e[0, 0] * e[1, 1] - e[0, 1] * e[1, 0]
+        else:
+            det = (e[0, 0] * (e[1, 1] * e[2, 2] - e[1, 2] * e[2, 1])
+                   - e[0, 1] * (e[1, 0] * e[2, 2] - e[1, 2] * e[2, 0])
+                   + e[0, 2] * (e[1, 0] * e[2, 1] - e[1, 1] * e[2, 0]))
+        if abs(det) > rtol * prod:
+            for p in range(k + 1):
+                out[simp[s, p]] = True
+    return out
+
+
+def _check_triangulation(tri, y, name="triangulation"):
+    """ValueError naming ``name`` unless ``tri`` is a regular triangulation of the targets ``y``.
+
+    Checked: the type, the number and dimension of the targets, that the frame is the one of
+    ``y`` (its mean, its dimension, every target within the rank tolerance of it) and that the
+    simplices index the visible targets.  Not checked: the weights, nor a permutation of the
+    targets.
+    """
+    n, d = y.shape
+    if not isinstance(tri, RegularTriangulation):
+        raise ValueError(f"{name} must be a geomot RegularTriangulation (e.g. PowerDiagram.triangulation), "
+                         f"got {type(tri).__name__}")
+    if tri.n != n or tri.indptr.shape != (n + 1,):
+        raise ValueError(f"{name} is a triangulation of {tri.n} targets, not of these {n}")
+    frame = tri.frame
+    if frame is None or frame.ambient_dim != d:
+        got = "unknown" if frame is None else frame.ambient_dim
+        raise ValueError(f"{name} is a triangulation of targets of dimension {got}, not {d}")
+    if frame.dim != tri.affine_dim:
+        raise ValueError(f"{name} is inconsistent: affine_dim {tri.affine_dim}, frame of dimension {frame.dim}")
+    center, _, _, k = _principal_axes(y)
+    moved = np.max(np.abs(frame.origin - center)) > tol.duplicate * max(scale_of(y), float(np.abs(y).max()))
+    if k != frame.dim or moved or (k < d and np.max(frame.distance(y)) > 2.0 * _rank_reach(y)):
+        raise ValueError(f"{name} is not a triangulation of these targets (its affine frame does not fit them)")
+    simp = tri.simplices
+    if frame.dim > 0:
+        if simp is None or simp.ndim != 2 or simp.shape[1] != frame.dim + 1 or (
+                simp.size and (simp.min() < 0 or simp.max() >= n)):
+            raise ValueError(f"{name} has no valid (s, {frame.dim + 1}) simplices of {n} targets")
+        if np.any(~tri.hidden & (np.bincount(simp.ravel(), minlength=n) == 0)):
+            raise ValueError(f"{name} is inconsistent: it has visible targets outside its simplices")
+
+
+# ----------------------------------------------------------------- 2D edge flips
+#: status of :func:`_flipped_triangulation` when flips do not apply
+FLIP_NOT_APPLICABLE = -1
+
+
+def _flipped_triangulation(previous, y, wphi, max_flips=None):
+    """The regular triangulation for the weights ``wphi`` (:math:`h + |y|^2/2`), repaired by
+    edge flips from the regular triangulation ``previous`` of the same 2D targets.
+
+    Used by the Newton solver, whose steps change the weights a little: a flip of every edge
+    that is not locally regular (Lawson) lowers the lifted surface, and a triangulation of all
+    targets whose edges are all locally regular is the regular one (the lower hull), so the
+    result is exact -- the same combinatorics as a new hull, without the hull.
+
+    Returns ``(triangulation, status)``: ``status`` is ``_flip.STATUS_OK`` (0) with the
+    triangulation, else the triangulation is None and a hull must be built: ``FLIP_NOT_APPLICABLE``
+    (-1: not 2D, collinear targets, hidden targets or flat triangles in ``previous``),
+    ``_flip.STATUS_MAX_FLIPS`` (more than ``max_flips`` flips, default 4n + 1000) or
+    ``_flip.STATUS_STUCK``: an illegal edge whose quadrilateral is not convex.  Then a target
+    *is* hidden -- its lifted point lies over the triangle of the three others and above their
+    plane (the edge is reflex there), hence above the lower hull -- and the solver rejects such
+    a trial step without building the hull (its cell is empty).
+    """
+    from . import _flip
+
+    n, d = y.shape
+    if d != 2 or previous.affine_dim != 2 or previous.simplices is None or previous.hidden.any():
+        return None, FLIP_NOT_APPLICABLE
+    state = previous.__dict__.get("_flip_state")
+    if state is None:
+        # counter-clockwise lower triangles and their neighbours (nbr[t, k] across the edge
+        # opposite tri[t, k], -1 on the convex hull), kept on the triangulation for the next call
+        tri = np.array(previous.simplices, dtype=np.int64, order="C", copy=True)
+        nbr = _flip.triangle_neighbors(tri, n)
+        _flip.make_ccw(tri, nbr, y)
+        e1 = y[tri[:, 1]] - y[tri[:, 0]]
+        e2 = y[tri[:, 2]] - y[tri[:, 0]]
+        if np.any(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] <= 0.0):
+            state = ()  # flat triangles (qhull's split of a degenerate facet): no flips from here
+        else:
+            state = (tri, nbr)
+        previous.__dict__["_flip_state"] = state
+    if not state:
+        return None, FLIP_NOT_APPLICABLE
+    tri0, nbr0 = state
+    tri = tri0.copy()
+    nbr = nbr0.copy()
+    if max_flips is None:
+        max_flips = 4 * n + 1000
+    wphi = np.ascontiguousarray(wphi, dtype=np.float64)
+    status, _ = _flip.flip_to_regular(tri, nbr, y, wphi - wphi.mean(), max_flips)
+    if status != _flip.STATUS_OK:
+        return None, int(status)
+    indptr, indices = _simplex_adjacency(tri, n)
+    # the convex-hull edges (no neighbour): the cells of their vertices are unbounded
+    t_idx, k_idx = np.nonzero(nbr < 0)
+    top = np.column_stack([tri[t_idx, (k_idx + 1) % 3], tri[t_idx, (k_idx + 2) % 3],
+                           np.full(t_idx.size, n, dtype=np.int64)])
+    out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 2, tri, top, previous.frame)
+    out.__dict__["_flip_state"] = (tri, nbr)
+    return out, _flip.STATUS_OK
