@@ -125,10 +125,16 @@ class OTResult:
 
     @cached_property
     def potential(self):
-        """The :class:`~geomot.brenier.BrenierPotential` :math:`\\max_i \\langle x, y_i\\rangle + h_i`."""
+        """The :class:`~geomot.brenier.BrenierPotential` :math:`\\max_i \\langle x, y_i\\rangle + h_i`.
+
+        It reuses the regular triangulation of :attr:`diagram` when the diagram is already there
+        (an exact solve attaches it), so no second lifted hull is built.
+        """
         from .brenier import BrenierPotential
 
-        return BrenierPotential(self.y, self.h)
+        diagram = self.__dict__.get("diagram")  # cached_property: present once computed
+        return BrenierPotential(self.y, self.h,
+                                triangulation=None if diagram is None else diagram.triangulation)
 
     @property
     def n(self):

@@ -405,3 +405,18 @@ def test_brenier_refuses_a_triangulation_of_other_targets():
     bad = RegularTriangulation(tri.indptr, tri.indices, tri.hidden, 2, simp, tri.top_simplices, tri.frame)
     with pytest.raises(ValueError, match="triangulation is inconsistent"):
         BrenierPotential(y, h, triangulation=bad)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_result_potential_reuses_the_solvers_triangulation(d, monkeypatch):
+    rng = np.random.default_rng(30 + d)
+    y = rng.random((300, d))
+    res = geomot.solve_ot(UNIT2 if d == 2 else UNIT3, y, tol=1e-9)
+    hulls = _CountingHull(monkeypatch)
+    u = res.potential
+    assert u.triangulation is res.diagram.triangulation
+    x = rng.random((2000, d))
+    np.testing.assert_array_equal(u.index(x), np.argmax(x @ res.y.T + res.h, axis=1))
+    u.hidden, u.legendre()
+    assert hulls.calls == 0  # no second lifted hull
+    _assert_same_potential(u, BrenierPotential(res.y, res.h), d, seed=d)
