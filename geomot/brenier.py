@@ -688,7 +688,12 @@ class BrenierPotential:
 
         Example
         -------
-        >>> surf = u.graph(geomot.Domain.box([0, 0], [1, 1]))   # doctest: +SKIP
+        >>> import numpy as np, geomot
+        >>> y = np.random.default_rng(0).random((20, 2))
+        >>> u = geomot.BrenierPotential(y, -0.5 * (y**2).sum(axis=1))
+        >>> surf = u.graph(geomot.Domain.box([0, 0], [1, 1]))
+        >>> sorted(set(surf.cell_data["target"])) == list(range(20))
+        True
         """
         import pyvista as pv
 

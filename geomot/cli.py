@@ -234,7 +234,8 @@ def main(argv=None):
 
     Example
     -------
-    >>> main(["reproduce", "--list"])        # doctest: +SKIP
+    >>> main(["reproduce", "--list"])                    # doctest: +ELLIPSIS
+    fig2 ...
     0
     """
     parser = build_parser()

@@ -550,6 +550,17 @@ class ContinuousMap:
     either drops a mode or fills the gap between them (mode collapse, THEORY.md).
 
     Call it on source points, or :meth:`sample` it.  Built by :func:`continuous_map`.
+
+    Example
+    -------
+    >>> import geomot
+    >>> from geomot import shapes
+    >>> from geomot.generate import continuous_map
+    >>> y = shapes.sample(shapes.two_half_disks(), 300, seed=0)
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]), y)
+    >>> f = continuous_map(res)
+    >>> f.sample(1000, seed=0).shape
+    (1000, 2)
     """
 
     def __init__(self, fn, domain, dim, kind):

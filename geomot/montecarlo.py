@@ -73,6 +73,13 @@ class MonteCarloRun:
         Number of mass estimates (batches of samples) used.
     history : (iterations,) float64
         ``max_i |masses_i - nu_i| / nu_i`` at each iteration.
+
+    Example
+    -------
+    >>> import geomot
+    >>> run = solve_montecarlo(geomot.Domain.box([0, 0], [1, 1]), [[0.0, 0.5], [1.0, 0.5]], seed=0)
+    >>> run.converged, run.h.shape, len(run.history) == run.iterations
+    (True, (2,), True)
     """
 
     h: np.ndarray

@@ -326,7 +326,13 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
 
     Example
     -------
-    >>> ax = plot_singular_set(s)          # doctest: +SKIP
+    >>> import numpy as np, geomot
+    >>> from geomot import shapes
+    >>> y = shapes.sample(shapes.two_half_disks(), 300, seed=0)
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]), y)
+    >>> ax = plot_singular_set(geomot.singular_set(res))
+    >>> len(ax.collections) > 0
+    True
     """
     ax = _new_ax(ax)
     seg = np.asarray(s.segments, dtype=np.float64).reshape(-1, 2, 2)
@@ -391,7 +397,13 @@ def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True, order=N
 
     Example
     -------
-    >>> ax = plot_subdifferentials(s)      # doctest: +SKIP
+    >>> import numpy as np, geomot
+    >>> from geomot import shapes
+    >>> y = shapes.sample(shapes.two_half_disks(), 300, seed=0)
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]), y)
+    >>> ax = plot_subdifferentials(geomot.singular_set(res))
+    >>> len(ax.patches) > 0
+    True
     """
     ax = _new_ax(ax)
     for k, c in enumerate(_component_order(len(getattr(s, "components", [])), order)):

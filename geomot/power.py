@@ -98,6 +98,15 @@ class FacetGeometry:
     ``indptr (s+1,)`` and ``points (P, d)``: the vertices of piece k are
     ``points[indptr[k]:indptr[k+1]]`` (a segment in 2D, a convex polygon in 3D).
     A facet cut by a hole of the domain has several pieces.
+
+    Example
+    -------
+    >>> import numpy as np, geomot
+    >>> dom = geomot.Domain.box([0, 0], [1, 1])
+    >>> y = np.array([[0.25, 0.5], [0.75, 0.5]])
+    >>> f = geomot.power_diagram(y, -0.5 * (y**2).sum(axis=1), dom).facets()
+    >>> f.pair_index.tolist(), np.sort(f.segments[0][:, 1]).tolist()   # the segment x = 1/2
+    ([0], [0.0, 1.0])
     """
 
     pair_index: np.ndarray
@@ -135,6 +144,18 @@ class PowerDiagram:
         The regular triangulation of the targets (all potential neighbours, hidden targets,
         lower simplices, affine frame).  ``BrenierPotential(y, h, triangulation=...)`` reuses
         it instead of building a second hull.
+
+    Example
+    -------
+    >>> import numpy as np, geomot
+    >>> dom = geomot.Domain.box([0, 0], [1, 1])
+    >>> y = np.array([[0.25, 0.5], [0.75, 0.5], [0.5, 0.9]])
+    >>> pd = geomot.power_diagram(y, -0.5 * (y**2).sum(axis=1), dom)
+    >>> bool(np.isclose(pd.volumes.sum(), 1.0)), pd.pairs.tolist()
+    (True, [[0, 1], [0, 2], [1, 2]])
+    >>> H = pd.hessian()
+    >>> bool(np.allclose(H.sum(axis=1), 0.0))          # rows of the Jacobian sum to zero
+    True
     """
 
     y: np.ndarray

@@ -43,6 +43,13 @@ class FigureSpec:
     description : str
     recipe : module
         The module of this package holding ``compute``, ``render``, ``make``, ``SIZES``, ``DIM``.
+
+    Example
+    -------
+    >>> from geomot.reproduce import FIGURES
+    >>> spec = FIGURES["fig3"]
+    >>> spec.name, spec.recipe.DIM
+    ('fig3', 2)
     """
 
     name: str
