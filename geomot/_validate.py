@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from ._tol import scale_of, tol
+from ._tol import tol
 
 __all__ = ["as_points", "as_vector", "as_real_array", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
 
@@ -133,22 +133,30 @@ def check_distinct(y, name="y"):
     n = y.shape[0]
     if n < 2:
         return
-    extent = scale_of(y)
     tiny = float(np.finfo(np.float64).tiny)
-    r = max(tol.duplicate * extent, tiny)
-    if y.shape[1] <= 8:
-        from scipy.spatial import cKDTree
+    lo = y.min(axis=0)
+    extent = _distance(y.max(axis=0), lo)
+    if extent < tiny:  # all the targets coincide (to within rounding)
+        pairs = np.array([[0, 1]])
+        r = tiny
+    else:
+        # in units of the extent: the tree's squared distances neither underflow nor overflow
+        ys = (y - lo) / extent
+        r_rel = max(tol.duplicate, tiny / extent)
+        r = r_rel * extent
+        if y.shape[1] <= 8:
+            from scipy.spatial import cKDTree
 
-        pairs = cKDTree(y).query_pairs(r, output_type="ndarray")
-    else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
-        key = np.round(y / r)
-        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        dup = np.flatnonzero(counts[inv.ravel()] > 1)
-        pairs = np.zeros((0, 2), dtype=np.int64)
-        if dup.size:
-            first = dup[0]
-            other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
-            pairs = np.array([[first, other]])
+            pairs = cKDTree(ys).query_pairs(r_rel, output_type="ndarray")
+        else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
+            key = np.round(ys / r_rel)
+            _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+            dup = np.flatnonzero(counts[inv.ravel()] > 1)
+            pairs = np.zeros((0, 2), dtype=np.int64)
+            if dup.size:
+                first = dup[0]
+                other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
+                pairs = np.array([[first, other]])
     if len(pairs):
         i, j = sorted(int(v) for v in pairs[0])
         dist = _distance(y[i], y[j])
@@ -158,7 +166,7 @@ def check_distinct(y, name="y"):
             how = (f"coincide to within rounding (their distance {dist:.3g} is subnormal, below the "
                    f"smallest normal float {tiny:.3g}: squared it rounds to 0)")
         else:
-            how = (f"coincide (distance {dist:.3g} <= {r:.3g}, i.e. {tol.duplicate:g} x the "
+            how = (f"coincide (distance {dist:.3g} <= {r:.3g}, i.e. {r / extent:.3g} x the "
                    f"targets' extent {extent:.3g})")
         raise ValueError(f"{name} contains duplicate targets: rows {i} and {j} {how}; "
                          f"merge them and add their masses in nu")

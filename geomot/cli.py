@@ -25,6 +25,7 @@ in :func:`geomot.solve_ot`.
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -166,12 +167,14 @@ def _read_array(path, what):
         if p.suffix.lower() == ".npy":
             a = np.load(p, allow_pickle=False)
         elif p.suffix.lower() in (".csv", ".txt"):
-            try:
-                a = np.loadtxt(p, delimiter=",", ndmin=2)
-            except ValueError:
-                if not _has_header(p):
-                    raise
-                a = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
+            with warnings.catch_warnings():  # "input contained no data": reported below, once
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    a = np.loadtxt(p, delimiter=",", ndmin=2)
+                except ValueError:
+                    if not _has_header(p):
+                        raise
+                    a = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
         else:
             raise UsageError(f"{what} file must be .npy or .csv, got {p.name}")
     except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty .npy
