@@ -1,7 +1,8 @@
 """Input validation shared by the public functions (scipy.spatial style).
 
 The public function converts to float64 and calls these; the private one only computes.
-Every check raises ``ValueError`` naming the argument.  Never ``assert``.
+Every check raises ``ValueError`` naming the argument -- ``TypeError`` for complex input, which a
+cast to float64 would silently truncate to its real part.  Never ``assert``.
 """
 
 import numbers
@@ -100,6 +101,8 @@ def as_positive_float(x, name, allow_zero=False):
     """``x`` as a finite float ``> 0`` (``>= 0`` with ``allow_zero``); TypeError for complex."""
     if _is_complex(x):
         raise TypeError(f"{name} must be a real number, got {x!r}")
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a number, got {x!r}")
     try:
         v = float(x)
     except (TypeError, ValueError):

@@ -645,7 +645,9 @@ class BrenierPotential:
         single = a.ndim == 1
         if single and a.shape[0] != self.dim:
             raise ValueError(f"z must be a point of dimension {self.dim} or an (m, {self.dim}) array, got shape {a.shape}")
-        Z = as_points(a, "z", dim=self.dim, dim_of="the targets")
+        Z = as_points(a, "z", dim=self.dim, min_rows=0, dim_of="the targets")
+        if Z.shape[0] == 0:
+            return np.zeros(0)
         g = self._envelope(Z)
         # rows that are targets get the exact target values (-h_i when visible)
         lookup = self._target_rows

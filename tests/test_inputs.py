@@ -423,3 +423,21 @@ def test_write_gif_accepts_grey_and_integer_images(tmp_path):
     imgs = [np.full((6, 5), 10, np.uint8), np.full((6, 5, 3), 200, np.int64)]
     with Image.open(plot3d.write_gif(imgs, tmp_path / "g.gif")) as im:
         assert im.size == (5, 6) and im.n_frames == 2
+
+
+def test_legendre_of_no_point_and_bad_points(potential):
+    assert potential.legendre(np.zeros((0, 2))).shape == (0,)
+    with pytest.raises(ValueError, match="z contains NaN or inf"):
+        potential.legendre([[np.nan, 0.0]])
+    with pytest.raises(ValueError, match=r"z must have 2 columns \(the dimension of the targets\)"):
+        potential.legendre(np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"threshold": True}, "threshold must be a number, got True"),
+    ({"merge_distance": False}, "merge_distance must be a number"),
+    ({"threshold": 1 + 0j}, "threshold must be a real number"),
+])
+def test_singular_set_keywords_refuse_bools_and_complex(halves, kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        geomot.singular_set(halves[0], **kw)
