@@ -1,30 +1,55 @@
 """Input validation shared by the public functions (scipy.spatial style).
 
 The public function converts to float64 and calls these; the private one only computes.
-Every check raises ``ValueError`` naming the argument.  Never ``assert``.
+Every check raises ``ValueError`` naming the argument -- ``TypeError`` for complex input, which a
+cast to float64 would silently truncate to its real part.  Never ``assert``.
 """
 
 import numbers
 
 import numpy as np
 
-from ._tol import scale_of, tol
+from ._tol import tol
 
-__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
+__all__ = ["as_points", "as_vector", "as_real_array", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
 
 
-def as_points(x, name, dim=None, min_rows=1):
-    """Return ``x`` as a C-contiguous float64 ``(n, d)`` array, a copy (never a view of user data)."""
+def _is_complex(x):
+    return isinstance(x, (complex, np.complexfloating)) or getattr(getattr(x, "dtype", None), "kind", "") == "c"
+
+
+def as_real_array(x, name, what):
+    """``x`` as a float64 array copy; TypeError for complex input (a cast would drop the imaginary part)."""
     try:
-        a = np.array(x, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an (n, d) array of float: {exc}") from None
+        a = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged nested sequences
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+    if a.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex values; pass its real part (.real) "
+                        f"if the imaginary part is meant to be dropped")
+    try:
+        return np.array(a, dtype=np.float64, copy=True)
+    except TypeError as exc:
+        if a.dtype == object and any(_is_complex(v) for v in a.ravel()):
+            raise TypeError(f"{name} must be real, got complex values") from None
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+
+
+def as_points(x, name, dim=None, min_rows=1, dim_of="the domain"):
+    """Return ``x`` as a C-contiguous float64 ``(n, d)`` array, a copy (never a view of user data).
+
+    Raises ``TypeError`` for complex input, ``ValueError`` (naming ``name``) for anything else
+    that is not a finite ``(n, d)`` table; ``dim_of`` says whose dimension ``dim`` is.
+    """
+    a = as_real_array(x, name, "an (n, d) array of float")
     if a.ndim == 1 and dim is not None and a.shape[0] == dim:
         a = a.reshape(1, dim)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (n, d) array, got shape {a.shape}")
     if dim is not None and a.shape[1] != dim:
-        raise ValueError(f"{name} must have {dim} columns (the domain's dimension), got shape {a.shape}")
+        raise ValueError(f"{name} must have {dim} columns (the dimension of {dim_of}), got shape {a.shape}")
     if a.shape[0] < min_rows:
         raise ValueError(f"{name} must have at least {min_rows} row(s), got {a.shape[0]}")
     if not np.all(np.isfinite(a)):
@@ -34,11 +59,11 @@ def as_points(x, name, dim=None, min_rows=1):
 
 
 def as_vector(x, name, n=None, positive=False, nonnegative=False):
-    """Return ``x`` as a float64 ``(n,)`` array copy, checked finite (and positive if asked)."""
-    try:
-        a = np.array(x, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D array of float: {exc}") from None
+    """Return ``x`` as a float64 ``(n,)`` array copy, checked finite (and positive if asked).
+
+    ``TypeError`` for complex input, ``ValueError`` naming ``name`` otherwise.
+    """
+    a = as_real_array(x, name, "a 1-D array of float")
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
     if n is not None and a.shape[0] != n:
@@ -56,18 +81,28 @@ def as_rng(seed, name="seed"):
     """``None``, an int or a ``numpy.random.Generator`` -> a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"{name} must be a non-negative integer (numpy seeds are >= 0), got {seed}")
+        return np.random.default_rng(int(seed))
     raise ValueError(f"{name} must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
 
 
 def as_positive_int(x, name, minimum=1):
+    """``x`` as an int ``>= minimum`` (bools and non-integral numbers refused)."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
     return int(x)
 
 
 def as_positive_float(x, name, allow_zero=False):
+    """``x`` as a finite float ``> 0`` (``>= 0`` with ``allow_zero``); TypeError for complex."""
+    if _is_complex(x):
+        raise TypeError(f"{name} must be a real number, got {x!r}")
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a number, got {x!r}")
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -84,26 +119,57 @@ def readonly(a, dtype=None, copy=False):
     return a
 
 
-def check_distinct(y):
-    """ValueError naming the first pair of coinciding targets of ``y`` (n, d) (relative tolerance)."""
+def _distance(a, b):
+    """``|a - b|`` without underflow (subnormal differences squared would round to 0)."""
+    d = np.abs(a - b)
+    m = float(d.max()) if d.size else 0.0
+    return m * float(np.linalg.norm(d / m)) if m > 0 else 0.0
+
+
+def check_distinct(y, name="y"):
+    """ValueError naming the first pair of coinciding targets of ``y`` (n, d) (relative tolerance).
+
+    Two targets coincide when they are closer than ``tol.duplicate`` times the targets' extent,
+    or when their distance is below the smallest normal float (a subnormal difference: its square,
+    which every power-diagram computation forms, rounds to zero).
+    """
     n = y.shape[0]
     if n < 2:
         return
-    r = tol.duplicate * scale_of(y)
-    if y.shape[1] <= 8:
-        from scipy.spatial import cKDTree
+    tiny = float(np.finfo(np.float64).tiny)
+    lo = y.min(axis=0)
+    extent = _distance(y.max(axis=0), lo)
+    if extent < tiny:  # all the targets coincide (to within rounding)
+        pairs = np.array([[0, 1]])
+        r = tiny
+    else:
+        # in units of the extent: the tree's squared distances neither underflow nor overflow
+        ys = (y - lo) / extent
+        r_rel = max(tol.duplicate, tiny / extent)
+        r = r_rel * extent
+        if y.shape[1] <= 8:
+            from scipy.spatial import cKDTree
 
-        pairs = cKDTree(y).query_pairs(r, output_type="ndarray")
-    else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
-        key = np.round(y / max(r, 1e-300))
-        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        dup = np.flatnonzero(counts[inv.ravel()] > 1)
-        pairs = np.zeros((0, 2), dtype=np.int64)
-        if dup.size:
-            first = dup[0]
-            other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
-            pairs = np.array([[first, other]])
+            pairs = cKDTree(ys).query_pairs(r_rel, output_type="ndarray")
+        else:  # k-d trees are slow in high dimension: exact duplicates after rounding to r
+            key = np.round(ys / r_rel)
+            _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+            dup = np.flatnonzero(counts[inv.ravel()] > 1)
+            pairs = np.zeros((0, 2), dtype=np.int64)
+            if dup.size:
+                first = dup[0]
+                other = dup[(inv.ravel()[dup] == inv.ravel()[first]) & (dup != first)][0]
+                pairs = np.array([[first, other]])
     if len(pairs):
         i, j = sorted(int(v) for v in pairs[0])
-        raise ValueError(f"y contains duplicate targets: rows {i} and {j} coincide (within {r:.3g}); "
+        dist = _distance(y[i], y[j])
+        if dist == 0.0:
+            how = "are equal"
+        elif dist < tiny:
+            how = (f"coincide to within rounding (their distance {dist:.3g} is subnormal, below the "
+                   f"smallest normal float {tiny:.3g}: squared it rounds to 0)")
+        else:
+            how = (f"coincide (distance {dist:.3g} <= {r:.3g}, i.e. {r / extent:.3g} x the "
+                   f"targets' extent {extent:.3g})")
+        raise ValueError(f"{name} contains duplicate targets: rows {i} and {j} {how}; "
                          f"merge them and add their masses in nu")

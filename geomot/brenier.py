@@ -49,7 +49,7 @@ import numpy as np
 
 from . import _backend
 from ._tol import tol as _tol
-from ._validate import as_points, as_positive_int, as_vector, readonly
+from ._validate import as_points, as_positive_int, as_real_array, as_vector, readonly
 from .lifting import RegularTriangulation, _check_triangulation, _hull_halfspaces, _regular_triangulation
 
 __all__ = ["BrenierPotential"]
@@ -108,6 +108,11 @@ class _LiftedTree:
                 dist = dist[:, None]
                 cand = cand[:, None]
             cand = cand.astype(np.int64)
+            # beyond |x| ~ 1e154 the squared lifted distances overflow: the tree then returns
+            # infinite distances and the index n ("no neighbour"); those rows go to the brute force
+            lost = ~np.isfinite(dist[:, -1])
+            if np.any(lost):
+                cand[cand >= n] = 0
             # exact scores of the candidates, same association order as the loop kernels
             s = np.zeros(cand.shape)
             yc = self.y[cand]  # (m, k, d)
@@ -120,18 +125,19 @@ class _LiftedTree:
             bi = masked.min(axis=1)
             index[r0:r1] = bi
             value[r0:r1] = best
+            bad = lost
             if k < n:
                 # every non-candidate j has lifted distance >= dist[:, -1] (up to rounding),
                 # i.e. score <= (|x|^2 + C - dist_k^2) / 2; certify a strict margin
                 xx = np.einsum("ij,ij->i", xb, xb)
                 bound = 0.5 * (xx + self.C - dist[:, -1] ** 2)
                 slack = 64.0 * np.finfo(np.float64).eps * (xx + self.mag + dist[:, -1] ** 2)
-                bad = ~(best > bound + slack)
-                if np.any(bad):
-                    rows_bad = np.flatnonzero(bad)
-                    bi2, bv2 = brute(np.ascontiguousarray(xb[rows_bad]))
-                    index[r0 + rows_bad] = bi2
-                    value[r0 + rows_bad] = bv2
+                bad = bad | ~(best > bound + slack)
+            if np.any(bad):
+                rows_bad = np.flatnonzero(bad)
+                bi2, bv2 = brute(np.ascontiguousarray(xb[rows_bad]))
+                index[r0 + rows_bad] = bi2
+                value[r0 + rows_bad] = bv2
         return index, value
 
 
@@ -527,11 +533,20 @@ class BrenierPotential:
             return self._walker.query(x, self.memory_budget, self._brute)
         return self._tree.query(x, self.memory_budget, self._brute)
 
+    def _locate(self, X, method):
+        """``_argmax`` of validated points, with a ValueError where the scores overflow."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            i, v = self._argmax(X, method)
+        if not np.all(np.isfinite(v)):
+            r = int(np.argmax(~np.isfinite(v)))
+            raise ValueError(
+                f"x is too large: u(x) = max_i <x, y_i> + h_i overflows float64 at row {r} "
+                f"(max |x| = {float(np.abs(X[r]).max()):.3g}, max |y| = {float(np.abs(self.y).max()):.3g}); "
+                f"no target can be told apart there")
+        return i, v
+
     def _points(self, x):
-        try:
-            a = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"x must be an (N, {self.dim}) array of float: {exc}") from None
+        a = as_real_array(x, "x", f"an (N, {self.dim}) array of float")
         single = a.ndim == 1
         if a.ndim == 2 and a.shape[0] == 0:
             if a.shape[1] != self.dim:
@@ -539,7 +554,7 @@ class BrenierPotential:
             return np.zeros((0, self.dim)), False
         if single and a.shape[0] != self.dim:
             raise ValueError(f"x must be a point of dimension {self.dim} or an (N, {self.dim}) array, got shape {a.shape}")
-        return as_points(a, "x", dim=self.dim), single
+        return as_points(a, "x", dim=self.dim, dim_of="the targets"), single
 
     def index(self, x, method="auto"):
         """The argmax :math:`\\sigma(x) = \\operatorname{argmax}_i \\langle x, y_i\\rangle + h_i`.
@@ -555,19 +570,19 @@ class BrenierPotential:
         (N,) int64 array (an int for one point); ties go to the smallest index.
         """
         X, single = self._points(x)
-        i, _ = self._argmax(X, method)
+        i, _ = self._locate(X, method)
         return int(i[0]) if single else i
 
     def __call__(self, x, method="auto"):
         """Values :math:`u(x) = \\max_i \\langle x, y_i\\rangle + h_i`, shape ``(N,)`` (a float for one point)."""
         X, single = self._points(x)
-        _, v = self._argmax(X, method)
+        _, v = self._locate(X, method)
         return float(v[0]) if single else v
 
     def map(self, x, method="auto"):
         """The transport map :math:`T(x) = \\nabla u(x) = y_{\\sigma(x)}`, shape ``(N, d)`` (``(d,)`` for one point)."""
         X, single = self._points(x)
-        i, _ = self._argmax(X, method)
+        i, _ = self._locate(X, method)
         out = self.y[i]
         return out[0] if single else out
 
@@ -626,14 +641,13 @@ class BrenierPotential:
         """
         if z is None:
             return self._legendre_targets.copy()
-        try:
-            a = np.asarray(z, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"z must be an (m, {self.dim}) array of float: {exc}") from None
+        a = as_real_array(z, "z", f"an (m, {self.dim}) array of float")
         single = a.ndim == 1
         if single and a.shape[0] != self.dim:
             raise ValueError(f"z must be a point of dimension {self.dim} or an (m, {self.dim}) array, got shape {a.shape}")
-        Z = as_points(a, "z", dim=self.dim)
+        Z = as_points(a, "z", dim=self.dim, min_rows=0, dim_of="the targets")
+        if Z.shape[0] == 0:
+            return np.zeros(0)
         g = self._envelope(Z)
         # rows that are targets get the exact target values (-h_i when visible)
         lookup = self._target_rows

@@ -8,13 +8,24 @@
     geomot solve --domain box --lo 0 0 --hi 2 1 --targets y.npy --out result.npz
     geomot solve --domain polygon --file shape.wkt --targets y.csv --nu nu.csv --out result.npz
 
-Errors in the input (unknown figure names, missing or unreadable files, bad options) print one
-line ``geomot: error: ...`` and exit with status 2; a figure that fails while being made exits
-with status 1 (the other figures are still made).
+Errors in the input (unknown figure names, missing or unreadable files, bad options, an output
+path that cannot be written) print one line ``geomot: error: ...`` and exit with status 2, never
+a traceback; they are found before any work starts.  A figure that fails while being made exits
+with status 1 (the other figures are still made); so does an unexpected internal error (one line
+``geomot: internal error: ...``: please report it).
+
+``solve --out PATH`` writes ``PATH`` when it ends in ``.npz``, else ``PATH.npz`` (numpy's rule),
+and prints the path written; ``PATH`` must name a file in an existing folder, not a folder.
+Targets are an ``(n, d)`` table with ``d`` the domain's dimension: one row is one target; a 1-D
+``.npy`` array, or a one-column file, of length ``d`` is one target too (for a 1-D domain it is
+``n`` targets).  ``--seed`` applies to ``--method montecarlo`` only (Newton is deterministic), as
+in :func:`geomot.solve_ot`.
 """
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +116,9 @@ def _cmd_reproduce(args):
             raise UsageError(f"--n {args.n} is too small to resolve the figure(s): {'; '.join(small)}")
     if args.mesh is not None and not Path(args.mesh).is_file():
         raise UsageError(f"mesh file not found: {args.mesh}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    _check_out_dir(args.out)
     failed = []
     for name in names:
         print(f"[{name}] {FIGURES[name].description}", file=sys.stderr, flush=True)
@@ -116,7 +130,7 @@ def _cmd_reproduce(args):
             print(f"geomot: {name} skipped: {exc}", file=sys.stderr)
             failed.append(name)
             continue
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, TypeError, OSError) as exc:
             print(f"geomot: {name} failed: {exc}", file=sys.stderr)
             failed.append(name)
             continue
@@ -128,22 +142,115 @@ def _cmd_reproduce(args):
     return 0
 
 
+def _check_out_dir(out):
+    """``reproduce --out``: a folder, created now (so that a bad path fails before any work)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder (the figures are written into a folder)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder --out {out}: {exc.strerror or exc}") from None
+    if not os.access(p, os.W_OK):
+        raise UsageError(f"the output folder --out {out} is not writable")
+
+
 # ============================================================================ solve
 def _read_array(path, what):
+    """``(rows, columns)`` table (CSV: always 2-D; .npy: as stored) from a .npy or .csv file."""
     p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{what} file {p} is a folder")
     if not p.is_file():
         raise UsageError(f"{what} file not found: {p}")
     try:
         if p.suffix.lower() == ".npy":
-            return np.load(p, allow_pickle=False)
-        if p.suffix.lower() in (".csv", ".txt"):
-            try:
-                return np.loadtxt(p, delimiter=",", ndmin=1)
-            except ValueError:  # a header line
-                return np.loadtxt(p, delimiter=",", ndmin=1, skiprows=1)
-    except (OSError, ValueError) as exc:
+            a = np.load(p, allow_pickle=False)
+        elif p.suffix.lower() in (".csv", ".txt"):
+            with warnings.catch_warnings():  # "input contained no data": reported below, once
+                warnings.simplefilter("ignore", UserWarning)
+                try:
+                    a = np.loadtxt(p, delimiter=",", ndmin=2)
+                except ValueError:
+                    if not _has_header(p):
+                        raise
+                    a = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
+        else:
+            raise UsageError(f"{what} file must be .npy or .csv, got {p.name}")
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty .npy
         raise UsageError(f"cannot read {what} from {p}: {exc}") from None
-    raise UsageError(f"{what} file must be .npy or .csv, got {p.name}")
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "biufc":
+        raise UsageError(f"{what} in {p} must be numbers, got {getattr(a, 'dtype', type(a).__name__)}")
+    if a.size == 0:
+        raise UsageError(f"{what} file {p} holds no numbers")
+    return a
+
+
+def _has_header(p):
+    """Whether the first line of a CSV file is a header (not all numbers)."""
+    with open(p, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    try:
+        [float(v) for v in first.split(",")]
+    except ValueError:
+        return True
+    return False
+
+
+def _targets(a, dim, path):
+    """The targets table as ``(n, dim)``: one row is one target; so is a 1-D array or one column of ``dim`` numbers."""
+    from ._validate import as_points, check_distinct
+
+    if a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1 and dim > 1):
+        if dim == 1:
+            a = a.reshape(-1, 1)
+        elif a.size == dim:
+            a = a.reshape(1, dim)  # one target, written as a row, a column or a 1-D array
+        else:
+            raise UsageError(f"targets in {path} are a single list of {a.size} numbers: one target in "
+                             f"the {dim}D domain needs {dim}; write one target per row, {dim} columns")
+    if a.ndim != 2:
+        raise UsageError(f"targets must be an (n, d) table, got shape {a.shape} from {path}")
+    if a.shape[1] != dim:
+        raise UsageError(f"targets in {path} have {a.shape[1]} columns, the {dim}D domain needs {dim} "
+                         f"(one target per row)")
+    y = as_points(a, f"targets ({path})", dim=dim)
+    check_distinct(y, f"targets ({path})")
+    return y
+
+
+def _masses(a, path):
+    """``nu`` as a vector: a row, a column or a 1-D array."""
+    from ._validate import as_vector
+
+    if a.ndim > 2 or (a.ndim == 2 and min(a.shape) != 1):
+        raise UsageError(f"nu must be a list of masses (one row or one column), got shape {a.shape} from {path}")
+    return as_vector(a.reshape(-1), f"nu ({path})", positive=True)
+
+
+def _out_path(out):
+    """The file ``solve --out`` writes (``.npz`` appended when missing), checked writable now."""
+    raw = os.fspath(out)
+    p = Path(raw if raw.endswith(".npz") else raw + ".npz")
+    if raw.endswith(("/", os.sep)) or Path(raw).is_dir() or raw in ("", ".", ".."):
+        raise UsageError(f"--out {raw!r} is a folder; give a file name, e.g. --out {os.path.join(raw or '.', 'result.npz')}")
+    if p.is_dir():
+        raise UsageError(f"--out would write {p}, which is a folder")
+    parent = p.parent
+    if not parent.exists():
+        raise UsageError(f"output folder does not exist: {parent}")
+    if not parent.is_dir():
+        raise UsageError(f"output folder is not a folder: {parent}")
+    existed = p.exists()
+    try:  # open for appending: creates nothing that survives, truncates nothing
+        with open(p, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {p}: {exc.strerror or exc}") from None
+    finally:
+        if not existed and p.exists():
+            p.unlink()
+    return p
 
 
 def _read_polygon(path):
@@ -152,7 +259,10 @@ def _read_polygon(path):
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"polygon file not found: {p}")
-    text = p.read_text()
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read a polygon from {p}: {exc}") from None
     try:
         if p.suffix.lower() in (".json", ".geojson"):
             geom = shapely.from_geojson(text)
@@ -162,6 +272,8 @@ def _read_polygon(path):
         raise UsageError(f"cannot read a polygon from {p}: {exc}") from None
     if geom.geom_type == "GeometryCollection":
         geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        raise UsageError(f"{p} holds no polygon (found {geom.geom_type}{' EMPTY' if geom.is_empty else ''})")
     return geom
 
 
@@ -198,23 +310,28 @@ def _domain(args):
 def _cmd_solve(args):
     import geomot
 
+    if args.seed is not None and args.method != "montecarlo":
+        raise UsageError(f"--seed applies to --method montecarlo only (--method {args.method} is "
+                         f"deterministic); drop --seed or add --method montecarlo")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     y = _read_array(args.targets, "targets")
-    if y.ndim != 2:
-        raise UsageError(f"targets must be an (n, d) table, got shape {y.shape} from {args.targets}")
-    nu = None if args.nu is None else _read_array(args.nu, "nu").reshape(-1)
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        raise UsageError(f"output folder does not exist: {out.parent}")
+    nu = None if args.nu is None else _masses(_read_array(args.nu, "nu"), args.nu)
+    out = _out_path(args.out)
     domain = _domain(args)
+    y = _targets(y, domain.dim, args.targets)
     kw = {"method": args.method, "progress": args.progress}
     for name in ("tol", "max_iter", "seed"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
     res = geomot.solve_ot(domain, y, nu, **kw)
-    res.save(out)
+    try:
+        written = res.save(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {out}: {exc.strerror or exc}") from None
     err = res.history[-1] if len(getattr(res, "history", [])) else float("nan")
     print(f"{'converged' if res.converged else 'NOT converged'} in {res.iterations} iterations "
-          f"(error {err:.3g}); {len(y)} targets in {y.shape[1]}D; wrote {out}")
+          f"(error {err:.3g}); {len(y)} target{'s' if len(y) != 1 else ''} in {y.shape[1]}D; wrote {written}")
     return 0 if res.converged else 1
 
 
@@ -250,12 +367,18 @@ def main(argv=None):
     except UsageError as exc:
         print(f"geomot: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # invalid input caught by geomot's validation
+    except (ValueError, TypeError) as exc:  # invalid input caught by geomot's validation
+        print(f"geomot: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that vanished or cannot be read / written meanwhile
         print(f"geomot: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         print("geomot: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, not a traceback (the command line promises none)
+        print(f"geomot: internal error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -432,7 +432,19 @@ class PiecewiseLinearMap:
     # ------------------------------------------------------------------ evaluation
     def _discrete_index(self, x):
         """The cell of each point: ``argmax_i <x, y_i> + h_i`` (the discrete map's index)."""
-        if not self._convex_domain:  # hill climbing may stall: the potential's certified argmax
+        near = np.zeros(x.shape[0], dtype=bool)
+        if self._convex_domain:
+            # hill climbing is exact for points of a convex domain only; far points (the tree's
+            # squared distances overflow beyond |x| ~ 1e154) and points outside the domain go
+            # to the potential's certified argmax
+            with np.errstate(over="ignore", invalid="ignore"):
+                dist, j = self._cen_tree.query(x, k=1)
+            near = np.isfinite(dist) & np.asarray(self._domain.contains(x), dtype=bool)
+        out = np.empty(x.shape[0], dtype=np.int64)
+        if np.any(near):
+            out[near] = _greedy_argmax(x[near], self._cells[j[near]], self._y_all, self._h,
+                                       self._adj_ptr, self._adj_idx, self._y_all.shape[0])
+        if not np.all(near):
             if self._potential is None:
                 pot = getattr(self._res, "potential", None)
                 if pot is None:
@@ -440,13 +452,21 @@ class PiecewiseLinearMap:
 
                     pot = BrenierPotential(self._y_all, self._h)
                 self._potential = pot
-            return np.asarray(self._potential.index(x), dtype=np.int64)
-        _, j = self._cen_tree.query(x, k=1)
-        return _greedy_argmax(x, self._cells[j], self._y_all, self._h, self._adj_ptr,
-                              self._adj_idx, self._y_all.shape[0])
+            out[~near] = np.asarray(self._potential.index(x[~near]), dtype=np.int64)
+        return out
 
     def _evaluate(self, x):
         """(N, d) images and (N,) bool "rejected" for validated points ``x``."""
+        far = ~np.all((x >= self._cen.min(axis=0)) & (x <= self._cen.max(axis=0)), axis=1)
+        if np.any(far):
+            # outside the centroids' bounding box, hence outside the triangulation: the discrete
+            # map, without a walk (whose barycentric coordinates overflow for |x| ~ 1e308)
+            out = np.empty_like(x)
+            rej = np.zeros(x.shape[0], dtype=bool)
+            out[far] = self._y_all[self._discrete_index(x[far])]
+            if not np.all(far):
+                out[~far], rej[~far] = self._evaluate(x[~far])
+            return out, rej
         tri = self._tri
         d = self._dim
         order, bucket = _bucket_sort(x, self._lo, self._inv_cell, self._g, self._starts.shape[0])
@@ -485,7 +505,7 @@ class PiecewiseLinearMap:
         (N, d) float64
             ``g(x)``; NaN rows for points in rejected simplices.
         """
-        x = as_points(x, "x", dim=self._dim, min_rows=0) if np.size(x) else np.zeros((0, self._dim))
+        x = _source_points(x, self._dim)
         out, rej = self._evaluate(x)
         out[rej] = np.nan
         return out
@@ -543,6 +563,13 @@ class PiecewiseLinearMap:
         return np.concatenate(chunks, axis=0)
 
 
+def _source_points(x, dim):
+    """``x`` as validated ``(N, dim)`` points; an empty sequence is ``(0, dim)``."""
+    if np.size(x) == 0 and np.ndim(x) < 2:
+        return np.zeros((0, dim))
+    return as_points(x, "x", dim=dim, min_rows=0)
+
+
 class ContinuousMap:
     """A smooth map fitted to (centroid, target) pairs: the continuous baseline.
 
@@ -570,9 +597,22 @@ class ContinuousMap:
         self.kind = kind
 
     def __call__(self, x):
-        """(N, d) source points -> (N, d) images."""
-        x = as_points(x, "x", dim=self._dim)
-        return np.asarray(self._fn(x), dtype=np.float64)
+        """(N, d) source points -> (N, d) images.
+
+        Raises ``ValueError`` naming ``x`` where the fitted map is not finite (points so far from
+        the centroids that the fit overflows).
+        """
+        x = _source_points(x, self._dim)
+        if x.shape[0] == 0:
+            return np.zeros((0, self._dim))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.asarray(self._fn(x), dtype=np.float64)
+        bad = ~np.all(np.isfinite(out), axis=1)
+        if np.any(bad):
+            r = int(np.argmax(bad))
+            raise ValueError(f"x row {r} ({x[r].tolist()}) is too far from the data: the fitted "
+                             f"{self.kind} map overflows there")
+        return out
 
     def sample(self, n, seed=None):
         """``n`` images of source samples drawn from the domain."""
@@ -629,6 +669,7 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None)
     """
     if kind not in ("rbf", "poly"):
         raise ValueError(f"kind must be 'rbf' or 'poly', got {kind!r}")
+    degree = as_positive_int(degree, "degree")
     diagram, cells, cen, tgt = _cells_and_targets(res)
     domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
     m, d = cen.shape
@@ -646,7 +687,6 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None)
         fn = RBFInterpolator(cen, tgt, kernel="thin_plate_spline", smoothing=sm,
                              neighbors=neighbors)
         return ContinuousMap(fn, domain, d, "rbf")
-    degree = as_positive_int(degree, "degree")
     exps = _monomials(d, degree)
     if m < len(exps):
         raise ValueError(f"res has {m} non-empty cells: too few for a degree-{degree} polynomial")
@@ -705,7 +745,7 @@ def off_support_fraction(points, shape, tol=0.0):
     import shapely
 
     if isinstance(geom, shapely.Geometry):
-        x = as_points(points, "points", dim=2)
+        x = as_points(points, "points", dim=2, dim_of="shape")
         if x.shape[0] == 0:
             return 0.0
         g = geom.buffer(tol) if tol > 0 else geom
@@ -715,7 +755,7 @@ def off_support_fraction(points, shape, tol=0.0):
     import trimesh
 
     if isinstance(geom, trimesh.Trimesh):
-        x = as_points(points, "points", dim=3)
+        x = as_points(points, "points", dim=3, dim_of="shape")
         if x.shape[0] == 0:
             return 0.0
         if tol == 0:
@@ -752,17 +792,23 @@ def mode_balance(points, labels_fn, modes=None):
     """
     if not callable(labels_fn):
         raise ValueError(f"labels_fn must be callable, got {type(labels_fn).__name__}")
+    if modes is not None and (isinstance(modes, (str, bytes)) or not np.iterable(modes)):
+        raise ValueError(f"modes must be a sequence of labels, got {type(modes).__name__}")
     x = as_points(points, "points", min_rows=1)
     lab = np.asarray(labels_fn(x))
     if lab.shape != (x.shape[0],):
         raise ValueError(
             f"labels_fn must return one label per point, shape ({x.shape[0]},), got {lab.shape}")
-    vals, counts = np.unique(lab, return_counts=True)
-    out = {_py(v): c / x.shape[0] for v, c in zip(vals, counts)}
-    if modes is not None:
-        for mlab in modes:
-            out.setdefault(_py(mlab), 0.0)
-    return {k: float(out[k]) for k in sorted(out, key=lambda v: (str(type(v)), v))}
+    try:
+        vals, counts = np.unique(lab, return_counts=True)
+        out = {_py(v): c / x.shape[0] for v, c in zip(vals, counts)}
+        if modes is not None:
+            for mlab in modes:
+                out.setdefault(_py(mlab), 0.0)
+        return {k: float(out[k]) for k in sorted(out, key=lambda v: (str(type(v)), v))}
+    except TypeError as exc:  # labels of kinds that cannot be compared (or unhashable ones)
+        raise ValueError(f"labels_fn returned labels (and modes) that cannot be sorted and "
+                         f"counted: {exc}") from None
 
 
 def _py(v):

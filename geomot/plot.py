@@ -14,13 +14,14 @@ set the colour jumps.
 import numpy as np
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
 from ._colors import COMPONENT_COLORS as _COMPONENT_COLORS
 from ._colors import target_colors
-from ._validate import as_rng
+from ._validate import as_positive_int, as_real_array, as_rng
 
 __all__ = [
     "target_colors",
@@ -39,7 +40,18 @@ __all__ = [
 def _new_ax(ax, figsize=(5, 5)):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes (or None for a new figure), got {type(ax).__name__}")
     return ax
+
+
+def _check_singular_2d(s, what):
+    """ValueError unless ``s`` is a 2D singular set (a SingularSet, as from geomot.singular_set)."""
+    if not (hasattr(s, "segments") and hasattr(s, "components") and hasattr(s, "pairs")):
+        raise ValueError(f"s must be a geomot.SingularSet (from geomot.singular_set), got {type(s).__name__}")
+    if getattr(s, "dim", 2) != 2:
+        raise ValueError(f"{what} draws 2D singular sets, s is {s.dim}D (3D: "
+                         f"geomot.plot3d.add_singular_surfaces)")
 
 
 def _finish(ax, equal=True):
@@ -67,7 +79,12 @@ def geometry_path(geom):
     Returns
     -------
     matplotlib.path.Path or None
-        None when the geometry has no areal part.
+        None when the geometry has no areal part (or ``geom`` is None).
+
+    Raises
+    ------
+    ValueError
+        If ``geom`` is neither None nor a shapely geometry.
 
     Example
     -------
@@ -75,8 +92,11 @@ def geometry_path(geom):
     >>> geometry_path(box(0, 0, 1, 1)).vertices.shape
     (5, 2)
     """
+    import shapely
     from shapely.geometry.polygon import orient
 
+    if geom is not None and not isinstance(geom, shapely.Geometry):
+        raise ValueError(f"geom must be a shapely geometry, got {type(geom).__name__}")
     verts, codes = [], []
     for poly in _polygons(geom):
         poly = orient(poly, sign=1.0)  # exterior counter-clockwise, holes clockwise (non-zero fill rule)
@@ -140,9 +160,13 @@ def plot_domain(domain, ax=None, facecolor="none", edgecolor="k", linewidth=1.0,
     >>> from shapely.geometry import box
     >>> ax = plot_domain(box(0, 0, 2, 1))
     """
-    geom = getattr(domain, "geometry", domain)
+    import shapely
+
     if getattr(domain, "dim", 2) != 2:
         raise ValueError(f"plot_domain draws 2D domains, got dimension {domain.dim}")
+    geom = getattr(domain, "geometry", domain)
+    if not isinstance(geom, shapely.Geometry):
+        raise ValueError(f"domain must be a 2D geomot.Domain or a shapely geometry, got {type(domain).__name__}")
     return plot_geometry(geom, ax=ax, facecolor=facecolor, edgecolor=edgecolor, linewidth=linewidth, **kwargs)
 
 
@@ -170,8 +194,10 @@ def _cell_colors(pd, n, color_by, cmap):
         else:
             raise ValueError(f"color_by must be 'index', 'mass', 'target', None or an array, got {color_by!r}")
     else:
-        vals = np.asarray(color_by, dtype=np.float64)
+        vals = as_real_array(color_by, "color_by", f"an ({n},) array of numbers or ({n}, 3|4) colours")
         if vals.ndim == 2 and vals.shape[0] == n and vals.shape[1] in (3, 4):
+            if not np.all((vals >= 0) & (vals <= 1)):
+                raise ValueError("color_by colours must be RGB(A) values in [0, 1] (no NaN)")
             return vals if vals.shape[1] == 4 else np.column_stack([vals, np.ones(n)])
         if vals.shape != (n,):
             raise ValueError(f"color_by array must have shape ({n},) or ({n}, 3|4), got {vals.shape}")
@@ -215,6 +241,11 @@ def plot_power_diagram(pd, ax=None, color_by="index", cmap="tab20", edgecolor="k
     >>> pd = geomot.power_diagram(y, np.zeros(20), dom)
     >>> ax = plot_power_diagram(pd, color_by="mass")
     """
+    if not (hasattr(pd, "cell") and hasattr(pd, "masses")):
+        hint = " (pass res.diagram)" if hasattr(pd, "diagram") else ""
+        raise ValueError(f"pd must be a geomot.PowerDiagram{hint}, got {type(pd).__name__}")
+    if getattr(pd, "dim", 2) != 2:
+        raise ValueError(f"plot_power_diagram draws 2D diagrams, pd is {pd.dim}D")
     ax = _new_ax(ax)
     n = len(pd.masses)
     colors = _cell_colors(pd, n, color_by, cmap)
@@ -280,11 +311,15 @@ def plot_map(res, ax=None, kind="color", max_arrows=400, seed=0, show_targets=Fa
     """
     if kind not in ("color", "arrows"):
         raise ValueError(f"kind must be 'color' or 'arrows', got {kind!r}")
-    ax = _new_ax(ax)
-    pd = res.diagram
+    if getattr(res, "diagram", None) is None or not hasattr(res, "y"):
+        raise ValueError(f"res must be a geomot.OTResult with a power diagram (res.diagram), "
+                         f"got {type(res).__name__}")
+    max_arrows = as_positive_int(max_arrows, "max_arrows", minimum=0)
     y = np.asarray(res.y, dtype=np.float64)
     if y.shape[1] != 2:
         raise ValueError(f"plot_map draws 2D transport, got targets of dimension {y.shape[1]}")
+    ax = _new_ax(ax)
+    pd = res.diagram
     colors = target_colors(y)
     if kind == "color":
         plot_power_diagram(pd, ax=ax, color_by=colors, edgecolor=edgecolor, linewidth=linewidth)
@@ -334,6 +369,7 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
     >>> len(ax.collections) > 0
     True
     """
+    _check_singular_2d(s, "plot_singular_set")
     ax = _new_ax(ax)
     seg = np.asarray(s.segments, dtype=np.float64).reshape(-1, 2, 2)
     if len(seg) == 0:
@@ -355,7 +391,10 @@ def plot_singular_set(s, ax=None, color=None, linewidth=2.0, by_component=True, 
 def _component_order(m, order):
     if order is None:
         return list(range(m))
-    order = [int(k) for k in order]
+    try:
+        order = [int(k) for k in order]
+    except (TypeError, ValueError):
+        raise ValueError(f"order must be a permutation of range({m}), got {order!r}") from None
     if sorted(order) != list(range(m)):
         raise ValueError(f"order must be a permutation of range({m}), got {order}")
     return order
@@ -405,8 +444,9 @@ def plot_subdifferentials(s, ax=None, alpha=0.35, edge=True, label=True, order=N
     >>> len(ax.patches) > 0
     True
     """
+    _check_singular_2d(s, "plot_subdifferentials")
     ax = _new_ax(ax)
-    for k, c in enumerate(_component_order(len(getattr(s, "components", [])), order)):
+    for k, c in enumerate(_component_order(len(s.components), order)):
         path = _as_region_path(s.subdifferential(c))
         if path is None:
             continue
@@ -440,10 +480,10 @@ def plot_samples(x, ax=None, color="k", size=2.0, alpha=0.8, label=None, domain=
     >>> import numpy as np
     >>> ax = plot_samples(np.random.default_rng(0).random((100, 2)))
     """
-    ax = _new_ax(ax)
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array(x, "x", "an (n, 2) array of points")
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must be an (n, 2) array of points, got shape {x.shape}")
+    ax = _new_ax(ax)
     ok = np.all(np.isfinite(x), axis=1)
     c = color
     if isinstance(color, np.ndarray) and color.ndim == 2 and len(color) == len(x):

@@ -15,6 +15,7 @@ Example
 'cloud.png'
 """
 
+import numbers
 import os
 import re
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ._colors import component_rgb, target_colors
+from ._validate import as_positive_float, as_positive_int, as_real_array
 
 __all__ = [
     "has_display",
@@ -104,6 +106,53 @@ def can_render(timeout=120):
     return _CAN_RENDER
 
 
+def _check_plotter(plotter, name="plotter"):
+    if not (hasattr(plotter, "add_mesh") and hasattr(plotter, "screenshot")):
+        raise ValueError(f"{name} must be a pyvista.Plotter (e.g. geomot.plot3d.make_plotter()), "
+                         f"got {type(plotter).__name__}")
+    return plotter
+
+
+def _rgb(colors, n, name="colors"):
+    """``colors`` as (n, 3) float RGB in [0, 1] (ValueError naming it otherwise)."""
+    if isinstance(colors, str):
+        raise ValueError(f"{name} must be an ({n}, 3) array of RGB values in [0, 1], got the string "
+                         f"{colors!r} (one colour for all: color=...)")
+    c = as_real_array(colors, name, f"an ({n}, 3) array of RGB values in [0, 1]")
+    if c.shape != (n, 3):
+        raise ValueError(f"{name} must have shape ({n}, 3), got {c.shape}")
+    if not np.all((c >= 0) & (c <= 1)):
+        raise ValueError(f"{name} must hold RGB values in [0, 1] (no NaN)")
+    return c
+
+
+def _finite_float(x, name):
+    if isinstance(x, (bool, np.bool_, str)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {x!r}")
+    v = float(x)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    return v
+
+
+def _window_size(window_size):
+    """``(width, height)``: two integers >= 1 (pixels)."""
+    try:
+        w, h = window_size
+        w, h = as_positive_int(w, "window_size"), as_positive_int(h, "window_size")
+    except (TypeError, ValueError):
+        raise ValueError(f"window_size must be (width, height) in pixels, two integers >= 1, "
+                         f"got {window_size!r}") from None
+    return w, h
+
+
+def _finite_points(x, name, what):
+    a = as_real_array(x, name, what)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
 def _pv():
     import pyvista as pv
 
@@ -137,10 +186,11 @@ def make_plotter(window_size=(1024, 768), off_screen=None, background="white"):
     -------
     >>> p = make_plotter(window_size=(200, 200), off_screen=True)
     """
+    w, h = _window_size(window_size)
     pv = _pv()
     if off_screen is None:
         off_screen = not has_display()
-    p = pv.Plotter(off_screen=bool(off_screen), window_size=[int(window_size[0]), int(window_size[1])])
+    p = pv.Plotter(off_screen=bool(off_screen), window_size=[w, h])
     p.set_background(background)
     return p
 
@@ -167,6 +217,7 @@ def screenshot(plotter, path, close=True):
     >>> path.stat().st_size > 0
     True
     """
+    _check_plotter(plotter)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plotter.screenshot(str(path))
@@ -214,11 +265,9 @@ def potential_surface(obj, domain=None, colors=None):
         domain = getattr(obj, "domain", None)
         if domain is None:
             raise ValueError("domain is required when a BrenierPotential is given")
-    surf = u.graph(domain)
     y = np.asarray(u.y, dtype=np.float64)
-    rgb = target_colors(y) if colors is None else np.asarray(colors, dtype=np.float64)
-    if rgb.shape != (len(y), 3):
-        raise ValueError(f"colors must have shape ({len(y)}, 3), got {rgb.shape}")
+    rgb = target_colors(y) if colors is None else _rgb(colors, len(y))
+    surf = u.graph(domain)
     owner = np.asarray(surf.cell_data["target"], dtype=np.int64)
     surf.cell_data["rgb"] = (rgb[owner] * 255).astype(np.uint8)
     return surf
@@ -247,7 +296,11 @@ def ridge_lines(segments, u=None, z=None):
     1
     """
     pv = _pv()
-    seg = np.asarray(segments, dtype=np.float64)
+    seg = _finite_points(segments, "segments", "a (k, 2, 2) or (k, 2, 3) array")
+    if u is not None and not callable(u):
+        raise ValueError(f"u must be callable (e.g. a BrenierPotential), got {type(u).__name__}")
+    if z is not None:
+        z = _finite_float(z, "z")
     if seg.size == 0:
         return pv.PolyData()
     if seg.ndim != 3 or seg.shape[1] != 2 or seg.shape[2] not in (2, 3):
@@ -257,7 +310,7 @@ def ridge_lines(segments, u=None, z=None):
         if u is not None:
             zz = np.asarray(u(pts), dtype=np.float64)
         else:
-            zz = np.full(len(pts), 0.0 if z is None else float(z))
+            zz = np.full(len(pts), 0.0 if z is None else z)
         pts = np.column_stack([pts, zz])
     k = seg.shape[0]
     lines = np.column_stack([np.full(k, 2), np.arange(2 * k).reshape(k, 2)]).ravel()
@@ -299,6 +352,20 @@ def add_potential(plotter, res, singular=None, show_edges=True, projection=True,
     >>> len(p.actors) > 0
     True
     """
+    _check_plotter(plotter)
+    if not all(hasattr(res, a) for a in ("potential", "diagram", "domain")):
+        raise ValueError(f"res must be a geomot.OTResult (with .potential, .diagram, .domain), "
+                         f"got {type(res).__name__}")
+    if singular is not None:
+        if not hasattr(singular, "segments"):
+            raise ValueError(f"singular must be a geomot.SingularSet, got {type(singular).__name__}")
+        if getattr(singular, "dim", 2) != 2:
+            raise ValueError(f"singular must be a 2D singular set (ridges of a 2D potential), got "
+                             f"{singular.dim}D")
+    if z_scale is not None:
+        z_scale = as_positive_float(z_scale, "z_scale")
+    ridge_width = as_positive_float(ridge_width, "ridge_width")
+    edge_width = as_positive_float(edge_width, "edge_width")
     u = res.potential
     surf = potential_surface(res)
     pts = np.asarray(surf.points)
@@ -361,8 +428,18 @@ def singular_surfaces(s):
     1
     """
     pv = _pv()
-    polys = list(getattr(s, "polygons", s))
-    polys = [np.asarray(q, dtype=np.float64).reshape(-1, 3) for q in polys]
+    if hasattr(s, "polygons") and getattr(s, "dim", 3) != 3:
+        raise ValueError(f"singular_surfaces draws 3D singular sets, s is {s.dim}D "
+                         f"(2D: geomot.plot.plot_singular_set)")
+    src = getattr(s, "polygons", s)
+    if isinstance(src, (str, bytes)) or not np.iterable(src):
+        raise ValueError(f"s must be a 3D geomot.SingularSet or a list of (p, 3) polygons, got {type(s).__name__}")
+    polys = []
+    for k, q in enumerate(src):
+        q = _finite_points(q, f"polygon {k}", "a (p, 3) array of vertices")
+        if q.ndim != 2 or q.shape[1] != 3:
+            raise ValueError(f"polygon {k} must be a (p, 3) array of vertices, got shape {q.shape}")
+        polys.append(q)
     polys = [q for q in polys if len(q) >= 3]
     if not polys:
         return pv.PolyData()
@@ -408,6 +485,7 @@ def add_singular_surfaces(plotter, s, opacity=1.0, by_component=True, show_edges
     >>> len(p.actors) > 0
     True
     """
+    _check_plotter(plotter)
     mesh = singular_surfaces(s)
     if mesh.n_cells == 0:
         return plotter
@@ -441,17 +519,15 @@ def point_cloud(x, colors=None):
     4
     """
     pv = _pv()
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array(x, "x", "an (n, 2) or (n, 3) array")
     if x.ndim != 2 or x.shape[1] not in (2, 3):
         raise ValueError(f"x must be an (n, 2) or (n, 3) array, got shape {x.shape}")
     ok = np.all(np.isfinite(x), axis=1)
+    c = None if colors is None else _rgb(colors, len(x))  # checked before VTK sees anything
     pts = x[ok] if x.shape[1] == 3 else np.column_stack([x[ok], np.zeros(ok.sum())])
     cloud = pv.PolyData(pts)
-    if colors is not None:
-        c = np.asarray(colors, dtype=np.float64)
-        if c.shape != (len(x), 3):
-            raise ValueError(f"colors must have shape ({len(x)}, 3), got {c.shape}")
-        cloud.point_data["rgb"] = (np.clip(c[ok], 0, 1) * 255).astype(np.uint8)
+    if c is not None:
+        cloud.point_data["rgb"] = (c[ok] * 255).astype(np.uint8)
     return cloud
 
 
@@ -462,6 +538,7 @@ def add_point_cloud(plotter, x, colors=None, point_size=6.0, color="steelblue", 
     -------
     >>> p = add_point_cloud(make_plotter(off_screen=True), np.zeros((3, 3)))
     """
+    _check_plotter(plotter)
     cloud = point_cloud(x, colors)
     if cloud.n_points == 0:
         return plotter
@@ -498,11 +575,14 @@ def morph_frames(res, t_values):
     >>> len(frames), np.allclose(frames[-1], res.y)
     (5, True)
     """
-    t = np.asarray(t_values, dtype=np.float64).reshape(-1)
+    t = as_real_array(t_values, "t_values", "a sequence of times in [0, 1]").reshape(-1)
     if t.size == 0:
         raise ValueError("t_values must contain at least one time")
     if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t > 1):
-        raise ValueError(f"t_values must lie in [0, 1], got min {t.min()!r}, max {t.max()!r}")
+        raise ValueError(f"t_values must lie in [0, 1] (no NaN), got min {float(t.min()):g}, max {float(t.max()):g}")
+    if getattr(res, "diagram", None) is None or not hasattr(res, "y"):
+        raise ValueError(f"res must be a geomot.OTResult with a power diagram (res.diagram), "
+                         f"got {type(res).__name__}")
     y = np.asarray(res.y, dtype=np.float64)
     c = np.asarray(res.diagram.centroids, dtype=np.float64)
     if c.shape != y.shape:
@@ -543,13 +623,31 @@ def render_frames(frames, colors=None, window_size=(480, 480), point_size=5.0, b
     (120, 120, 3)
     """
     _pv()
+    if isinstance(frames, (str, bytes)) or not np.iterable(frames):
+        raise ValueError(f"frames must be a list of (n, 3) point arrays, got {type(frames).__name__}")
+    frames = list(frames)
     if len(frames) == 0:
         raise ValueError("frames is empty")
-    allp = np.vstack([np.asarray(f, dtype=np.float64) for f in frames])
+    checked = []
+    for k, f in enumerate(frames):
+        a = as_real_array(f, f"frames[{k}]", "an (n, 2) or (n, 3) array of points")
+        if a.ndim != 2 or a.shape[1] not in (2, 3):
+            raise ValueError(f"frames[{k}] must be an (n, 2) or (n, 3) array of points, got shape {a.shape}")
+        checked.append(a if a.shape[1] == 3 else np.column_stack([a, np.zeros(len(a))]))
+    frames = checked
+    _window_size(window_size)
+    allp = np.vstack(frames)
     allp = allp[np.all(np.isfinite(allp), axis=1)]
     if bounds is None:
+        if allp.shape[0] == 0:
+            raise ValueError("frames hold no finite point (every row has NaN or inf): nothing to frame")
         lo, hi = allp.min(axis=0), allp.max(axis=0)
         bounds = (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+    else:
+        b = _finite_points(bounds, "bounds", "(xmin, xmax, ymin, ymax, zmin, zmax)").reshape(-1)
+        if b.shape != (6,):
+            raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax, zmin, zmax), got {np.shape(bounds)}")
+        bounds = tuple(float(v) for v in b)
     iterator = frames
     if progress:
         from tqdm.auto import tqdm
@@ -608,14 +706,37 @@ def write_gif(images, path, duration_ms=80, loop=0, bounce=True):
     """
     from PIL import Image
 
+    if isinstance(images, (str, bytes)) or not np.iterable(images):
+        raise ValueError(f"images must be a list of (h, w, 3) uint8 arrays, got {type(images).__name__}")
+    images = [_gif_frame(im, k) for k, im in enumerate(images)]
     if len(images) == 0:
         raise ValueError("images is empty")
+    if any(im.shape[:2] != images[0].shape[:2] for im in images):
+        sizes = sorted({im.shape[:2] for im in images})
+        raise ValueError(f"images must all have the same size (h, w), got {sizes}")
+    duration_ms = as_positive_float(duration_ms, "duration_ms")
+    loop = as_positive_int(loop, "loop", minimum=0)
     seq = list(images) + (list(images[-2:0:-1]) if bounce and len(images) > 2 else [])
     # fast octree quantisation to a 256-colour palette (median cut is ~100x slower on large frames)
-    frames = [Image.fromarray(np.asarray(im, dtype=np.uint8)[..., :3]).quantize(256, method=Image.Quantize.FASTOCTREE)
-              for im in seq]
+    frames = [Image.fromarray(im).quantize(256, method=Image.Quantize.FASTOCTREE) for im in seq]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=int(duration_ms), loop=int(loop),
-                   optimize=False)
+    frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=int(round(duration_ms)),
+                   loop=loop, optimize=False)
     return path
+
+
+def _gif_frame(im, k):
+    """Image ``k`` as an (h, w, 3) uint8 array: RGB(A) or grey, integers in [0, 255]."""
+    a = np.asarray(im)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or min(a.shape[:2]) < 1:
+        raise ValueError(f"images[{k}] must be an (h, w, 3) RGB, (h, w, 4) RGBA or (h, w) grey image, "
+                         f"got shape {a.shape}")
+    if a.dtype != np.uint8:
+        if a.dtype.kind not in "iu" or a.min() < 0 or a.max() > 255:
+            raise ValueError(f"images[{k}] must hold uint8 values (integers in [0, 255]), got dtype {a.dtype}"
+                             + ("; scale float images in [0, 1] by 255 first" if a.dtype.kind == "f" else ""))
+        a = a.astype(np.uint8)
+    return np.ascontiguousarray(a[..., :3])

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ._tol import scale_of
-from ._validate import as_positive_float, as_positive_int, readonly
+from ._validate import as_points, as_positive_float, as_positive_int, as_vector, readonly
 
 __all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "default_threshold"]
 
@@ -238,6 +238,14 @@ def local_spacing(y, k_neighbors=16, tree=None):
         are still close) and from collapsing inside an iid cluster.  It follows a non-uniform
         density and does not depend on the transport.
 
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a finite ``(n, d)`` array, ``k_neighbors`` is not an integer ``>= 1``,
+        ``n < max(k_neighbors, 2)``, or ``tree`` is not a ``cKDTree`` built on ``y``.
+    TypeError
+        If ``y`` is complex.
+
     Example
     -------
     >>> import numpy as np
@@ -245,9 +253,30 @@ def local_spacing(y, k_neighbors=16, tree=None):
     >>> float(local_spacing(g, 9)[40]) / 2.0   # grid spacing 1: nearest-neighbour distance 1
     1.0
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = as_points(y, "y")
+    k_neighbors = as_positive_int(k_neighbors, "k_neighbors")
+    n = y.shape[0]
+    if n < max(k_neighbors, 2):
+        raise ValueError(
+            f"y has {n} point(s): local_spacing needs at least k_neighbors={k_neighbors} "
+            f"(and at least 2, for a nearest neighbour); lower k_neighbors or pass more points")
+    return _local_spacing(y, k_neighbors, _check_tree(tree, y))
+
+
+def _check_tree(tree, y, name="tree"):
+    """``tree`` if it is a k-d tree over exactly the points ``y``; a new one when None."""
     if tree is None:
-        tree = cKDTree(y)
+        return cKDTree(y)
+    if not isinstance(tree, cKDTree):
+        raise ValueError(f"{name} must be a scipy.spatial.cKDTree over y, got {type(tree).__name__}")
+    if tree.data.shape != y.shape or not np.array_equal(tree.data, y):
+        raise ValueError(f"{name} must be built on y itself: it holds {tree.data.shape[0]} point(s) "
+                         f"in {tree.data.shape[1]}D that are not y's {y.shape[0]} in {y.shape[1]}D")
+    return tree
+
+
+def _local_spacing(y, k_neighbors, tree):
+    """:func:`local_spacing` on validated input (``2 <= n``, ``1 <= k_neighbors <= n``)."""
     dist, nb = tree.query(y, k=max(k_neighbors, 2))
     d1 = dist[:, 1]  # nearest other point (column 0 is the point itself)
     nb = nb[:, :k_neighbors]
@@ -272,11 +301,19 @@ def default_threshold(n, d=2):
     uniform targets in a square, a disk and an ellipse (2D) and a ball (3D): the largest regular
     score stays below ``0.9 tau`` in every case measured.
 
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer ``>= 1`` or ``d`` is not 2 or 3.
+
     Example
     -------
     >>> round(default_threshold(3000, 2), 2)
     5.43
     """
+    n = as_positive_int(n, "n")
+    if isinstance(d, bool) or d not in (2, 3):
+        raise ValueError(f"d must be 2 or 3 (the threshold is calibrated in 2D and 3D), got {d!r}")
     omega = np.pi if d == 2 else 4.0 * np.pi / 3.0
     return float(1.7 * 2.0 * (np.log(max(n, 3)) / omega) ** (1.0 / d))
 
@@ -307,12 +344,64 @@ def emptiness_scores(y, pairs, ell, n_probe=DEFAULT_PROBES, tree=None):
 
         Since ``dist(y_i + t(y_j - y_i), Y) <= min(t, 1 - t) |y_j - y_i|``, ``s_ij`` never exceeds
         the jump ratio ``|y_i - y_j| / max(ell_i, ell_j)``.
+
+    Raises
+    ------
+    ValueError
+        If ``pairs`` is not an ``(m, 2)`` array of integer indices in ``[0, n)``, ``ell`` is not
+        ``(n,)`` finite and positive, ``n_probe < 1``, ``y`` is not a finite ``(n, d)`` array, or
+        ``tree`` is not a ``cKDTree`` built on ``y``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> y = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 1.0], [4.0, 1.0]])
+    >>> emptiness_scores(y, [[0, 1]], np.ones(4), n_probe=1).tolist()   # empty ball of radius 2
+    [4.0]
     """
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    y = as_points(y, "y")
+    n = y.shape[0]
+    pairs = _as_pairs(pairs, n)
+    ell = as_vector(ell, "ell", n=n, positive=True)
+    n_probe = as_positive_int(n_probe, "n_probe")
     if pairs.shape[0] == 0:
         return np.zeros(0)
-    if tree is None:
-        tree = cKDTree(y)
+    return _emptiness_scores(y, pairs, ell, n_probe, _check_tree(tree, y))
+
+
+def _as_pairs(pairs, n, name="pairs"):
+    """``pairs`` as an ``(m, 2)`` int64 array of indices in ``[0, n)`` (a copy)."""
+    try:
+        p = np.asarray(pairs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an (m, 2) array of target indices: {exc}") from None
+    if p.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if p.ndim == 1 and p.shape[0] == 2:
+        p = p[None, :]
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ValueError(f"{name} must be an (m, 2) array of target indices, got shape {p.shape}")
+    if p.dtype.kind not in "iu":
+        if p.dtype.kind == "b":
+            raise ValueError(f"{name} must hold integer target indices, got booleans")
+        try:
+            f = np.array(p, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold integer target indices, got dtype {p.dtype}") from None
+        if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
+            row = int(np.argmax(~(np.isfinite(f) & (f == np.round(f))).all(axis=1)))
+            raise ValueError(f"{name} must hold integer target indices, row {row} is {f[row].tolist()}")
+        p = f
+    bad = (p < 0) | (p >= n)
+    if np.any(bad):
+        row = int(np.argmax(bad.any(axis=1)))
+        raise ValueError(f"{name} must hold target indices in [0, {n}) (y has {n} targets), "
+                         f"row {row} is {p[row].tolist()}")
+    return np.array(p, dtype=np.int64)
+
+
+def _emptiness_scores(y, pairs, ell, n_probe, tree):
+    """:func:`emptiness_scores` on validated input (``pairs`` non-empty, in range)."""
     t = np.arange(1, n_probe + 1, dtype=np.float64) / (n_probe + 1)
     yi = y[pairs[:, 0]]
     dy = y[pairs[:, 1]] - yi
@@ -446,14 +535,14 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
             f"(2 * k_neighbors) to estimate a local target spacing")
 
     tree = cKDTree(y)
-    ell = local_spacing(y, k_neighbors, tree)
+    ell = _local_spacing(y, k_neighbors, tree)
     if not np.all(ell > 0):
         raise ValueError("res targets contain duplicates (zero local spacing)")
     pairs = np.asarray(diagram.pairs, dtype=np.int64).reshape(-1, 2)
     measures = np.asarray(diagram.facet_measures, dtype=np.float64).reshape(-1)
     jumps_all = np.linalg.norm(y[pairs[:, 0]] - y[pairs[:, 1]], axis=1)
     cand = np.flatnonzero(jumps_all > tau * np.maximum(ell[pairs[:, 0]], ell[pairs[:, 1]]))
-    sc = emptiness_scores(y, pairs[cand], ell, n_probe, tree)
+    sc = _emptiness_scores(y, pairs[cand], ell, n_probe, tree) if cand.size else np.zeros(0)
     keep = sc > tau
     sel = cand[keep]
     sc = sc[keep]
