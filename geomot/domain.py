@@ -35,7 +35,8 @@ import numpy as np
 
 from ._domain_kinds import KINDS
 from ._pieces import ConvexPieces
-from ._validate import as_points, as_positive_int, as_rng
+from ._domain_args import real_points
+from ._validate import as_positive_int, as_rng
 
 __all__ = ["ConvexPieces", "Domain"]
 
@@ -401,7 +402,7 @@ class Domain:
         >>> Domain.disk([0, 0], 1.0).contains([[0.5, 0.5], [1.0, 1.0]]).tolist()
         [True, False]
         """
-        return self._impl.contains(as_points(x, "x", dim=self.dim, min_rows=0))
+        return self._impl.contains(real_points(x, "x", self.dim, single=True))
 
     def sample(self, n, seed=None):
         """Random points distributed as the source measure (uniform for uniform domains).
