@@ -514,7 +514,8 @@ class _Image(DomainKind):
         dens = v[tuple(idx.T)]
         check_measure(float(np.sum(vol)), "volume", f"lo={lo.tolist()}, hi={hi.tolist()}")
         e = dec.exponent2(dens)  # the mass summed at unit scale: only its exponent can overflow
-        mass = np.ldexp(float(np.sum(np.ldexp(dens, -e) * vol)), e)
+        with np.errstate(over="ignore", under="ignore"):
+            mass = np.ldexp(float(np.sum(np.ldexp(dens, -e) * vol)), e)
         check_measure(mass, "total mass sum(values * pixel volume)", "values")
         return cls(values=v, lo=lo, hi=hi, origin=str(origin),
                    pieces=box_pieces(plo, phi, dens), piece_volumes=vol)
@@ -611,8 +612,9 @@ class _Triangulation(DomainKind):
         area = dec.triangles_area(tri)
         check_measure(float(np.sum(area)), "area", "vertices")
         ed = dec.exponent2(dens)
-        check_measure(np.ldexp(float(np.sum(np.ldexp(dens[keep], -ed) * area)), ed), "total mass",
-                      "density")
+        with np.errstate(over="ignore", under="ignore"):
+            mass = np.ldexp(float(np.sum(np.ldexp(dens[keep], -ed) * area)), ed)
+        check_measure(mass, "total mass", "density")
         return cls(vertices=V, triangles=Tr, density=dens, tri_xy=tri, tri_weights=area * dens[keep],
                    pieces=dec.triangle_pieces(tri, dens[keep]), piece_volumes=area)
 
