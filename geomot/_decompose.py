@@ -11,6 +11,12 @@ decomposition of a closed surface
 point-in-solid by the winding number along a ray, and uniform sampling of triangles, boxes and
 tetrahedra.  Everything here only computes: the kinds in ``_domain_kinds`` validate first.
 
+Coordinates are rescaled by exact powers of two (:func:`exponent2`) before products are formed,
+so areas, volumes and normals neither overflow nor underflow for any domain whose measures are
+representable, and equal bit for bit the unscaled formulas wherever those do not (the frozen
+file format's pieces); areas of convex pieces are summed about each piece's first vertex, so a
+domain far from the origin keeps its digits.
+
 References
 ----------
 .. [1] S. Hertel, K. Mehlhorn, "Fast triangulation of simple polygons", FCT 1983, LNCS 158.
@@ -23,38 +29,88 @@ import numpy as np
 from ._pieces import ConvexPieces
 from ._tol import tol
 
-__all__ = ["orient_ccw", "triangles_area", "triangle_pieces", "polygon_triangles", "merge_convex",
+__all__ = ["exponent2", "unit_rows", "box_volumes", "degenerate_triangles", "unit_geometry",
+           "orient_ccw", "triangles_area", "triangle_pieces", "polygon_triangles", "merge_convex",
            "polygon_pieces", "regular_polygon", "convex_polytope_halfspaces",
            "signed_cone_tetrahedra", "tetra_pieces", "RayParity", "sample_triangles",
            "sample_boxes", "sample_tetrahedra", "rejection_sample", "incircles"]
 
 
+# ---------------------------------------------------------------------------------- scaling
+# Computations on coordinates run on copies scaled by a power of two (exact: no rounding), so
+# that squares and cross products of any representable domain neither overflow nor underflow,
+# and give bit for bit what the unscaled formula gives wherever that one does not.
+def exponent2(a):
+    """The integer ``e`` with ``max |a| = m 2**e``, ``0.5 <= m < 1`` (0 for an all-zero ``a``)."""
+    m = float(np.max(np.abs(a))) if np.size(a) else 0.0
+    return int(np.frexp(m)[1]) if m > 0 and np.isfinite(m) else 0
+
+
+def unit_rows(v):
+    """Rows of ``v`` (n, d) divided by their length, without overflow or underflow."""
+    m = np.max(np.abs(v), axis=1, keepdims=True)
+    e = np.frexp(np.where(m > 0, m, 1.0))[1]
+    w = np.ldexp(v, -e)
+    return w / np.linalg.norm(w, axis=1, keepdims=True)
+
+
+def _cross2(tri, e=None):
+    """tri (T, 3, 2) -> (signed doubled areas in units of ``4**e``, e); ``e`` defaults to
+    :func:`exponent2` of ``tri``."""
+    e = exponent2(tri) if e is None else e
+    t = np.ldexp(tri, -e)
+    u = t[:, 1] - t[:, 0]
+    v = t[:, 2] - t[:, 0]
+    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0], e
+
+
+def box_volumes(lo, hi):
+    """Corners (P, d) -> (P,) volumes :math:`\\prod_k (hi_k - lo_k)` (``hi - lo`` finite).
+
+    The product runs on the mantissas with the exponents summed apart, so it overflows or
+    underflows only when the volume itself is not representable (``inf`` / 0 then), and equals
+    ``np.prod(hi - lo, axis=1)`` bit for bit wherever that one does not.
+    """
+    m, k = np.frexp(np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64))
+    M, k2 = np.frexp(np.prod(m, axis=1))
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(M, np.sum(k, axis=1) + k2)
+
+
 # ---------------------------------------------------------------------------------- triangles
 def orient_ccw(tri):
     """tri (T, 3, 2) -> counter-clockwise copy and the signed doubled areas before orienting."""
-    u = tri[:, 1] - tri[:, 0]
-    v = tri[:, 2] - tri[:, 0]
-    cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    cross, e = _cross2(tri)
     out = tri.copy()
     neg = cross < 0
     out[neg] = out[neg][:, ::-1]
-    return out, cross
+    with np.errstate(over="ignore", under="ignore"):
+        return out, np.ldexp(cross, 2 * e)
 
 
 def triangles_area(tri):
-    """tri (T, 3, 2) -> (T,) unsigned areas."""
-    u = tri[:, 1] - tri[:, 0]
-    v = tri[:, 2] - tri[:, 0]
-    return 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
+    """tri (T, 3, 2) -> (T,) unsigned areas (``inf`` / 0 where they are not representable)."""
+    cross, e = _cross2(tri)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(0.5 * np.abs(cross), 2 * e)
+
+
+def degenerate_triangles(tri, points=None):
+    """(T,) bool: doubled area at most ``tol.volume * scale**2``, ``scale`` the largest extent of
+    ``points`` (n, 2) (default: of the triangles), all at unit size."""
+    pts = tri.reshape(-1, 2) if points is None else points
+    e = exponent2(pts)
+    cross, _ = _cross2(tri, e)
+    scale = max(float(np.ptp(np.ldexp(pts, -e), axis=0).max()), 1e-300)
+    return np.abs(cross) <= tol.volume * scale ** 2
 
 
 def _triangle_halfspaces(tri):
     """tri (T, 3, 2) counter-clockwise -> normals (3T, 2), offsets (3T,)."""
     a = tri
-    b = np.roll(tri, -1, axis=1)
-    e = b - a
-    nrm = np.stack([e[..., 1], -e[..., 0]], axis=-1)
-    nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
+    t = np.ldexp(tri, -exponent2(tri))
+    e = np.roll(t, -1, axis=1) - t
+    nrm = unit_rows(np.stack([e[..., 1], -e[..., 0]], axis=-1).reshape(-1, 2)).reshape(a.shape)
     off = np.einsum("tkd,tkd->tk", nrm, a)
     return nrm.reshape(-1, 2), off.reshape(-1)
 
@@ -65,6 +121,18 @@ def triangle_pieces(tri, density):
     nrm, off = _triangle_halfspaces(tri)
     return ConvexPieces(nrm, off, np.arange(0, 3 * T + 1, 3, dtype=np.int64),
                         tri.min(axis=1), tri.max(axis=1), np.ones(T), density)
+
+
+def unit_geometry(geom, limit=100):
+    """``geom`` itself, or, when its coordinates reach beyond ``2**±limit``, a copy rescaled
+    exactly by a power of two to unit size (GEOS's products of coordinates overflow from
+    ``1e154`` on; its results are otherwise the same at any power-of-two scale)."""
+    import shapely
+
+    e = exponent2(shapely.get_coordinates(geom))
+    if abs(e) <= limit:
+        return geom
+    return shapely.transform(geom, lambda c: np.ldexp(c, -e))
 
 
 def polygon_triangles(geom):
@@ -81,26 +149,34 @@ def polygon_triangles(geom):
     """
     import shapely
 
-    if geom.is_empty or not geom.area > 0:
+    if geom.is_empty:
         return np.zeros((0, 3, 2))
-    tris = shapely.get_parts(shapely.constrained_delaunay_triangles(geom))
+    e = exponent2(shapely.get_coordinates(geom))
+    work = unit_geometry(geom)
+    if not work.area > 0:
+        return np.zeros((0, 3, 2))
+    tris = shapely.get_parts(shapely.constrained_delaunay_triangles(work))
     if len(tris) == 0:
         return np.zeros((0, 3, 2))
     coords = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(len(tris), 4, 2)[:, :3]
-    tri, cross = orient_ccw(coords)
-    scale = max(float(np.ptp(coords.reshape(-1, 2), axis=0).max()), 1e-300)
-    keep = np.abs(cross) > tol.volume * scale ** 2
+    if work is not geom:
+        coords = np.ldexp(coords, e)
+    tri, _ = orient_ccw(coords)
+    keep = ~degenerate_triangles(coords)
     return np.ascontiguousarray(tri[keep])
 
 
 def incircles(tri):
     """Incircles of triangles (T, 3, 2): centres (T, 2), radii (T,)."""
-    a = np.linalg.norm(tri[:, 1] - tri[:, 2], axis=1)
-    b = np.linalg.norm(tri[:, 2] - tri[:, 0], axis=1)
-    c = np.linalg.norm(tri[:, 0] - tri[:, 1], axis=1)
+    e = exponent2(tri)
+    t = np.ldexp(tri, -e)  # side lengths and the weighted mean at unit size
+    a = np.hypot(*(t[:, 1] - t[:, 2]).T)
+    b = np.hypot(*(t[:, 2] - t[:, 0]).T)
+    c = np.hypot(*(t[:, 0] - t[:, 1]).T)
     s = a + b + c
-    centre = (a[:, None] * tri[:, 0] + b[:, None] * tri[:, 1] + c[:, None] * tri[:, 2]) / s[:, None]
-    return centre, 2.0 * triangles_area(tri) / s
+    centre = (a[:, None] * t[:, 0] + b[:, None] * t[:, 1] + c[:, None] * t[:, 2]) / s[:, None]
+    cross, ec = _cross2(t)
+    return np.ldexp(centre, e), np.ldexp(np.abs(cross) / s, e + 2 * ec)
 
 
 # ---------------------------------------------------------------------------------- polygons
@@ -125,7 +201,7 @@ def merge_convex(tri):
     order = np.argsort(-length, kind="stable")
     diag = diag.tolist()
 
-    xy = pts.tolist()
+    xy = np.ldexp(pts, -exponent2(pts)).tolist()  # exact rescaling: squares below cannot overflow
 
     def turn(a, b, c):
         (ax, ay), (bx, by), (cx, cy) = xy[a], xy[b], xy[c]
@@ -179,22 +255,28 @@ def polygon_pieces(pts, cycles, density):
     P = pts[np.concatenate(cycles)]
     # drop collinear vertices (they would give duplicate half-spaces)
     prv, nxt = _cycle_neighbors(counts)
-    e1, e2 = P - P[prv], P[nxt] - P
+    S = np.ldexp(P, -exponent2(P))  # exact rescaling: the products below cannot overflow
+    e1, e2 = S - S[prv], S[nxt] - S
     cr = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     keep = np.abs(cr) > tol.clip * np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
     piece = np.repeat(np.arange(len(counts)), counts)
     P, piece = P[keep], piece[keep]
     counts = np.bincount(piece, minlength=len(counts))
     prv, nxt = _cycle_neighbors(counts)
-    e = P[nxt] - P
-    nrm = np.stack([e[:, 1], -e[:, 0]], axis=1)
-    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+    ex = exponent2(P)
+    S = np.ldexp(P, -ex)
+    e = S[nxt] - S
+    nrm = unit_rows(np.stack([e[:, 1], -e[:, 0]], axis=1))
     off = np.einsum("kd,kd->k", nrm, P)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     lo = np.minimum.reduceat(P, indptr[:-1], axis=0)
     hi = np.maximum.reduceat(P, indptr[:-1], axis=0)
-    area = 0.5 * np.bincount(piece, weights=P[:, 0] * P[nxt, 1] - P[nxt, 0] * P[:, 1],
-                             minlength=len(counts))
+    # shoelace about each piece's first vertex: absolute coordinates would cancel catastrophically
+    # far from the origin (a unit square at 1e8 has x*y ~ 1e16)
+    R = S - S[np.repeat(indptr[:-1], counts)]
+    with np.errstate(over="ignore", under="ignore"):
+        area = np.ldexp(0.5 * np.bincount(piece, weights=R[:, 0] * R[nxt, 1] - R[nxt, 0] * R[:, 1],
+                                          minlength=len(counts)), 2 * ex)
     nP = len(counts)
     pieces = ConvexPieces(nrm, off, indptr, lo, hi, np.ones(nP), np.full(nP, density))
     return pieces, area
@@ -207,16 +289,28 @@ def regular_polygon(center, radius, resolution):
 
 
 # ---------------------------------------------------------------------------------- solids
-def convex_polytope_halfspaces(mesh):
-    """Half-spaces (outward) of a convex trimesh, coplanar adjacent faces merged."""
-    fn = np.asarray(mesh.face_normals, dtype=np.float64)
-    v0 = np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)[:, 0]]
-    keep = np.ones(len(fn), dtype=bool)
-    for group in mesh.facets:
-        keep[np.asarray(group)[1:]] = False
-    n = fn[keep]
+def convex_polytope_halfspaces(vertices, faces):
+    """Outward half-spaces of a convex polytope's triangle faces (outward winding), one per face.
+
+    The normals are trimesh's (``trimesh.triangles.cross``, unitised, normalised again: the
+    bytes of the frozen format), but unitised after an exact power-of-two rescaling of each
+    cross product, so that no face of a small polytope falls under trimesh's absolute ``tol.zero``
+    (a ball of radius 1e-6 had NaN normals).  No faces are merged: an icosphere has no two
+    coplanar faces, and merging by trimesh's absolute tolerance merged the faces of small or
+    finely divided ones (subdivisions 7 collapsed to one half-space).
+    """
+    import trimesh
+
+    t = vertices[faces]
+    cr = trimesh.triangles.cross(t)
+    n = unit_rows(cr)  # rows rescaled exactly, then unitised
+    m = np.max(np.abs(cr), axis=1, keepdims=True)
+    e = np.frexp(np.where(m > 0, m, 1.0))[1]
+    u, valid = trimesh.util.unitize(np.ldexp(cr, -e), check_valid=True)
+    if np.all(valid):  # trimesh's own unitisation: the same bytes as before for any size
+        n = u
     n = n / np.linalg.norm(n, axis=1, keepdims=True)
-    return n, np.einsum("td,td->t", n, v0[keep])
+    return n, np.einsum("td,td->t", n, t[:, 0])
 
 
 def _tetra_halfspaces(tet):
@@ -224,31 +318,39 @@ def _tetra_halfspaces(tet):
     T = tet.shape[0]
     nrm = np.empty((T, 4, 3))
     off = np.empty((T, 4))
+    t = np.ldexp(tet, -exponent2(tet))  # exact rescaling: cross products cannot overflow
     for k in range(4):
         face = [i for i in range(4) if i != k]
-        a, b, c = tet[:, face[0]], tet[:, face[1]], tet[:, face[2]]
+        a, b, c = t[:, face[0]], t[:, face[1]], t[:, face[2]]
         n = np.cross(b - a, c - a)
         # orient away from the opposite vertex
-        s = np.einsum("td,td->t", n, tet[:, k] - a)
+        s = np.einsum("td,td->t", n, t[:, k] - a)
         n[s > 0] *= -1
-        n /= np.linalg.norm(n, axis=1, keepdims=True)
+        n = unit_rows(n)
         nrm[:, k] = n
-        off[:, k] = np.einsum("td,td->t", n, a)
+        off[:, k] = np.einsum("td,td->t", n, tet[:, face[0]])
     return nrm.reshape(-1, 3), off.reshape(-1)
 
 
 def signed_cone_tetrahedra(vertices, faces, apex=None):
     """Signed cone decomposition: one tetra (c, a, b, f) per face, apex c (default: vertex centroid).
 
-    Returns tet (T, 4, 3), sign (T,), volume (T,) (unsigned), degenerate tetras removed.
+    Returns tet (T, 4, 3), sign (T,), volume (T,) (unsigned), degenerate tetras removed.  The
+    volumes are computed at unit size (exact power-of-two rescaling) and are ``inf`` or 0 where
+    they are not representable in float64.
     """
-    c = vertices.mean(axis=0) if apex is None else apex
-    a, b, f = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    vol = np.einsum("td,td->t", np.cross(a - c, b - c), f - c) / 6.0
-    scale = max(float(np.ptp(vertices, axis=0).max()), 1e-300)
+    ex = exponent2(vertices)
+    S = np.ldexp(vertices, -ex)
+    cs = S.mean(axis=0) if apex is None else np.ldexp(np.asarray(apex, dtype=np.float64), -ex)
+    c = np.ldexp(cs, ex)
+    a, b, f = S[faces[:, 0]], S[faces[:, 1]], S[faces[:, 2]]
+    vol = np.einsum("td,td->t", np.cross(a - cs, b - cs), f - cs) / 6.0
+    scale = max(float(np.ptp(S, axis=0).max()), 1e-300)
     keep = np.abs(vol) > tol.volume * scale ** 3
-    tet = np.stack([np.broadcast_to(c, a.shape), a, b, f], axis=1)[keep]
-    return np.ascontiguousarray(tet), np.sign(vol[keep]), np.abs(vol[keep])
+    A, B, Fv = (vertices[faces[keep, k]] for k in range(3))
+    tet = np.stack([np.broadcast_to(c, A.shape), A, B, Fv], axis=1)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ascontiguousarray(tet), np.sign(vol[keep]), np.ldexp(np.abs(vol[keep]), 3 * ex)
 
 
 def tetra_pieces(tet, sign):
@@ -280,7 +382,9 @@ class RayParity:
     def __init__(self, vertices, faces):
         R = _fixed_rotation(3)
         self.R = R
-        V = vertices @ R
+        # centred first: far from the origin the rotation would round away the mesh's detail
+        self.mid = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
+        V = (vertices - self.mid) @ R
         tri = V[faces]  # (F, 3, 3)
         a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
         self.a, self.b, self.c = a, b, c
@@ -315,7 +419,7 @@ class RayParity:
         return out
 
     def _winding(self, x):
-        p = x @ self.R
+        p = (x - self.mid) @ self.R
         G = self.G
         ij = np.floor((p[:, :2] - self.lo2) / self.step).astype(np.int64)
         ok = np.all((ij >= 0) & (ij < G), axis=1) & (p[:, 2] <= self.zmax)
@@ -339,6 +443,10 @@ class RayParity:
 
 
 # ---------------------------------------------------------------------------------- sampling
+#: most candidate points a rejection sampler may draw (about a minute of point location)
+MAX_CANDIDATES = 1e9
+
+
 def sample_triangles(tri, weights, n, rng):
     """Uniform points in triangles (T, 3, 2) chosen with probabilities ~ weights."""
     p = weights / weights.sum()
@@ -375,16 +483,34 @@ def sample_tetrahedra(tet, weights, n, rng):
 def rejection_sample(contains, bounds, volume, n, rng):
     """``n`` uniform points of a region by rejection in its bounding box ``bounds`` (2, d).
 
-    ``contains`` maps (m, d) points to (m,) bool; batches are sized from the volume fraction.
+    ``contains`` maps (m, d) points to (m,) bool; batches are sized from the volume fraction
+    :math:`f = |\\Omega| / |\\text{box}|`.  The loop is bounded: ``ValueError`` up front when
+    the box is too empty to sample from (:math:`n / f` candidates above :data:`MAX_CANDIDATES`),
+    ``RuntimeError`` once the candidates drawn should have given :math:`n + 10\\sqrt n + 50`
+    points (a chance below :math:`e^{-25}` for a correct ``contains``): ``contains`` and
+    ``volume`` then disagree.  It never hangs.
     """
     d = bounds.shape[1]
-    frac = max(volume / float(np.prod(bounds[1] - bounds[0])), 1e-3)
+    e = exponent2(bounds)
+    box = np.ldexp(float(np.prod(np.ldexp(bounds[1] - bounds[0], -e))), d * e)
+    frac = min(volume / box, 1.0) if box > 0 else 0.0
+    if not frac > 0 or n / frac > MAX_CANDIDATES:
+        raise ValueError(f"the domain fills only {frac:.3g} of its bounding box: rejection sampling "
+                         f"{n} points would need about {n / max(frac, 1e-300):.3g} candidates "
+                         f"(more than {MAX_CANDIDATES:.0e})")
+    enough = n + 10.0 * np.sqrt(n) + 50.0  # expected accepted count that must have given n
     out = []
     have = 0
-    while have < n:
+    drawn = 0
+    while have < n and frac * drawn < enough:
         m = int(min(max(1.3 * (n - have) / frac, 64), 2_000_000))
         cand = bounds[0] + rng.random((m, d)) * (bounds[1] - bounds[0])
         cand = cand[contains(cand)]
         out.append(cand)
         have += len(cand)
+        drawn += m
+    if have < n:
+        raise RuntimeError(f"rejection sampling accepted {have} of {drawn} candidates, expected about "
+                           f"{frac * drawn:.0f} from the volume: the domain's contains and volume "
+                           f"disagree")
     return np.ascontiguousarray(np.concatenate(out)[:n])

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ._domain_args import check_measure
 from ._pieces import ConvexPieces, frozen
 
 __all__ = ["DomainKind", "KINDS", "register"]
@@ -62,6 +63,24 @@ class DomainKind(abc.ABC):
         for v in vars(self).values():
             if isinstance(v, np.ndarray):
                 v.flags.writeable = False
+        self._check_representable()
+
+    def _check_representable(self):
+        """Last line behind each kind's own checks: the pieces and measures are finite numbers.
+
+        ``create`` names the argument at fault first; this catches what no check foresaw (a
+        piece with a NaN normal, a volume that overflowed) instead of computing with it.
+        """
+        p = self.pieces
+        for field in ("normals", "offsets", "lo", "hi", "density"):
+            if not np.all(np.isfinite(getattr(p, field))):
+                raise ValueError(f"the {self.name} domain's pieces have non-finite {field} in float64: "
+                                 f"its size or position is not representable; rescale the problem")
+        if not np.all(np.isfinite(self.piece_volumes)):
+            raise ValueError(f"the {self.name} domain has a piece volume that overflows float64; "
+                             f"rescale the problem")
+        check_measure(self.volume, "volume", f"the {self.name} domain")
+        check_measure(self.total_mass, "total mass", f"the {self.name} domain")
 
     # ---------------------------------------------------------------- to implement
     @classmethod

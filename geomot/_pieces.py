@@ -92,6 +92,10 @@ class ConvexPieces:
             raise ValueError(f"sign and density must be (P,) = ({P},), got {self.sign.shape}, "
                              f"{self.density.shape}")
 
+    def _slack(self):
+        """Tolerance of ``n . x <= o`` (see :meth:`indicator`)."""
+        return _slack_of(self.lo, self.hi)
+
     @property
     def dim(self):
         """Dimension ``d``."""
@@ -103,7 +107,22 @@ class ConvexPieces:
         return self.lo.shape[0]
 
     def indicator(self, x):
-        """(n, P) bool: ``x[i]`` lies in the closed piece ``p`` (``x`` an (n, d) float array).
+        """(n, P) bool: ``x[i]`` lies in the closed piece ``p``.
+
+        Parameters
+        ----------
+        x : (n, d) array_like
+            Points, real and finite, one per row (a single point is ``[[x0, x1]]``).
+
+        Notes
+        -----
+        A half-space :math:`n_k \\cdot x \\le o_k` is met within the slack
+
+        .. math:: \\texttt{tol.clip}\\, L + \\texttt{tol.rounding}\\,\\varepsilon \\sqrt d\\, M,
+
+        :math:`L` the largest extent and :math:`M` the largest coordinate of the pieces: relative
+        to the size, plus the rounding of offsets and products far from the origin (the same
+        answer for the domain at any scale and offset).
 
         Example
         -------
@@ -111,16 +130,24 @@ class ConvexPieces:
         >>> Domain.box([0, 0], [1, 1]).pieces.indicator(np.array([[0.5, 0.5]])).tolist()
         [[True]]
         """
-        x = np.asarray(x, dtype=np.float64)
+        from ._domain_args import real_points
+
+        x = real_points(x, "x", self.dim)
         out = np.all((x[:, None, :] >= self.lo[None]) & (x[:, None, :] <= self.hi[None]), axis=2)
         if self.offsets.shape[0]:
-            slack = tol.clip * max(1.0, float(np.abs(self.hi).max()), float(np.abs(self.lo).max()))
+            slack = self._slack()
             viol = (x @ self.normals.T) > (self.offsets + slack)[None, :]  # (n, H)
             counts = np.diff(self.indptr)
             nz = counts > 0
             bad = np.logical_or.reduceat(viol, self.indptr[:-1][nz], axis=1)  # (n, #nonempty)
             out[:, nz] &= ~bad
         return out
+
+
+def _slack_of(lo, hi):
+    L = float(np.max(hi.max(axis=0) - lo.min(axis=0)))
+    M = max(float(np.abs(hi).max()), float(np.abs(lo).max()))
+    return tol.clip * L + tol.rounding * np.finfo(np.float64).eps * np.sqrt(lo.shape[1]) * M
 
 
 def box_pieces(lo, hi, density=None):

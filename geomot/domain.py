@@ -12,6 +12,12 @@ sees it through :attr:`Domain.pieces`, a :class:`ConvexPieces` H-representation 
 
 with convex pieces :math:`K_p`, signs :math:`s_p = \\pm 1` and densities :math:`\\rho_p \\ge 0`.
 
+Sizes: any domain whose volume and total mass are finite normal float64 numbers (at least
+``2.2e-308``) works the same at any scale and position (computations run at unit size, by exact
+power-of-two rescaling); one whose volume or mass is not representable (a box of side ``1e-200``
+or ``1e200``, an image of density ``1e308``) is refused up front with a ``ValueError`` naming the
+argument.  Complex input is refused with ``TypeError``.
+
 Decompositions: box -> one box piece; disk / ball -> one polygon / polytope piece; polygon with
 holes -> constrained Delaunay triangles, merged into convex polygons; watertight mesh -> signed
 cone tetrahedra; image -> one box piece per pixel of positive value; triangulation -> one
@@ -35,7 +41,8 @@ import numpy as np
 
 from ._domain_kinds import KINDS
 from ._pieces import ConvexPieces
-from ._validate import as_points, as_positive_int, as_rng
+from ._domain_args import real_points
+from ._validate import as_positive_int, as_rng
 
 __all__ = ["ConvexPieces", "Domain"]
 
@@ -95,6 +102,14 @@ class Domain:
         Domain
             One box piece; volume :math:`\\prod_k (hi_k - lo_k)`.
 
+        Raises
+        ------
+        ValueError
+            ``lo >= hi`` somewhere, NaN / inf, or a volume that is not representable in float64
+            (below ``2.2e-308``, e.g. side ``1e-200`` in 2D, or overflowing).
+        TypeError
+            Complex ``lo`` / ``hi``.
+
         Example
         -------
         >>> Domain.box([0, 0, 0], [1, 2, 3]).volume
@@ -127,7 +142,10 @@ class Domain:
         Raises
         ------
         ValueError
-            Not a (multi)polygon, invalid geometry (the reason is given), zero area.
+            Not a (multi)polygon, invalid geometry (the reason is given), zero area, an area or
+            total mass not representable in float64.
+        TypeError
+            ``merge`` not a bool, complex ``density``.
 
         Example
         -------
@@ -153,13 +171,16 @@ class Domain:
         ----------
         center : (2,) array_like
         radius : float > 0
-        resolution : int >= 3
+            With an area representable in float64, and above ``1e-10 * max |center|`` (the
+            vertices would be rounded away).
+        resolution : int, 3 ... 2**20
             Number of sides.
 
         Returns
         -------
         Domain
-            One convex polygon piece with ``resolution`` half-spaces.
+            One convex polygon piece with ``resolution`` half-spaces; ``contains`` and ``sample``
+            work at unit size, :math:`(x - c) / r`, so any radius gives the same answers.
 
         Example
         -------
@@ -180,13 +201,17 @@ class Domain:
         ----------
         center : (3,) array_like
         radius : float > 0
-        subdivisions : int >= 0
+            With a volume representable in float64 (about ``3e-103 ... 5e102``), and above
+            ``1e-10 * max |center|``.
+        subdivisions : int, 0 ... 7
             Icosphere subdivisions (``20 * 4**subdivisions`` faces).
 
         Returns
         -------
         Domain
-            One convex polytope piece (one half-space per face, coplanar faces merged).
+            One convex polytope piece, one half-space per face (an icosphere has no coplanar
+            faces).  ``contains`` and ``sample`` work on the unit polytope, :math:`(x - c) / r`:
+            a ball of radius ``1e-6`` or ``1e8`` gives the same answers as the unit ball.
 
         Example
         -------
@@ -209,7 +234,9 @@ class Domain:
         Parameters
         ----------
         mesh : trimesh.Trimesh
-            Watertight, consistently wound, outward normals, positive volume.
+            Watertight, consistently wound, outward normals, positive volume, and the boundary
+            of a solid: no self-intersection, no two shells overlapping, nested shells
+            alternately oriented (an inward-oriented shell inside an outward one is a cavity).
 
         Returns
         -------
@@ -219,7 +246,17 @@ class Domain:
         ------
         ValueError
             Not a Trimesh, not watertight, not a volume (inconsistent winding or inverted
-            normals), zero volume.
+            normals), zero volume or one not representable in float64, or not the boundary of a
+            solid (its winding number is not 0 / 1 everywhere): the surface intersects itself,
+            two shells overlap or one is given twice (faces overlapping in a common plane with
+            the same orientation), an outward shell lies inside an outward one (winding number
+            2), an inward shell outside every outward one (-1).  Such a mesh is refused, not
+            repaired: its union is ``trimesh.boolean.union(mesh.split())`` (manifold3d).
+
+        Notes
+        -----
+        The solid check (``geomot._solid_check``) finds pairs of faces with an R-tree (rtree) and
+        tests them vectorised: about 0.3-0.6 s for the 16k-face bunny.
 
         Example
         -------
@@ -249,7 +286,8 @@ class Domain:
         Parameters
         ----------
         values : (ny, nx) or (nz, ny, nx) array_like
-            Densities, finite, ``>= 0``, not all zero.
+            Densities, finite, ``>= 0``, not all zero, with a total mass (and pixel volumes)
+            representable in float64.
         lo, hi : (d,) array_like
             Corners of the grid.
         origin : {"upper", "lower"}
@@ -391,6 +429,7 @@ class Domain:
         Parameters
         ----------
         x : (n, d) array_like
+            Real points (one point may be given as a 1-D array of length ``d``).
 
         Returns
         -------
@@ -401,14 +440,16 @@ class Domain:
         >>> Domain.disk([0, 0], 1.0).contains([[0.5, 0.5], [1.0, 1.0]]).tolist()
         [True, False]
         """
-        return self._impl.contains(as_points(x, "x", dim=self.dim, min_rows=0))
+        return self._impl.contains(real_points(x, "x", self.dim, single=True))
 
     def sample(self, n, seed=None):
         """Random points distributed as the source measure (uniform for uniform domains).
 
         Non-uniform domains: a piece is drawn with probability proportional to its mass,
         then a uniform point in it.  Balls: a cone (centre, face) drawn by volume, then a uniform
-        point in it.  Meshes: rejection in the bounding box.
+        point in it.  Meshes: rejection in the bounding box, a bounded loop (``ValueError`` up
+        front if the mesh fills so little of its box that more than 1e9 candidates would be
+        needed, never a hang).
 
         Parameters
         ----------
