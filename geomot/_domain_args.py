@@ -1,7 +1,7 @@
 """Argument checks of the domain constructors and queries, on top of ``geomot._validate``.
 
-What the shared helpers do not say: a complex array is refused (``numpy`` would drop the
-imaginary part with a warning), points have exactly the domain's dimension, and the measures a
+What the shared helpers of ``geomot._validate`` (which refuse complex input with a
+``TypeError``) do not say: points have exactly the domain's dimension, and the measures a
 domain is built from are representable: its volume and total mass must be finite normal
 float64 numbers, at least the smallest normal ``2.2e-308``
 
@@ -18,32 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._tol import tol
-from ._validate import as_points, as_positive_float, as_vector
+from ._validate import as_points
 
-__all__ = ["reject_complex", "real_vector", "real_points", "real_positive_float", "check_measure",
-           "check_resolved", "TINY"]
+__all__ = ["real_points", "check_measure", "check_resolved", "TINY"]
 
 #: the smallest positive normal float64: measures below it have lost their precision
 TINY = float(np.finfo(np.float64).tiny)
-
-
-def reject_complex(x, name):
-    """``TypeError`` if ``x`` holds complex numbers (numpy would silently drop their imaginary part)."""
-    if isinstance(x, complex) or (hasattr(x, "dtype") and np.iscomplexobj(x)):
-        raise TypeError(f"{name} must be real, got complex values")
-    if isinstance(x, (list, tuple)):
-        try:
-            a = np.asarray(x)
-        except (TypeError, ValueError):
-            return  # ragged or not numbers: the caller's conversion names the problem
-        if np.iscomplexobj(a):
-            raise TypeError(f"{name} must be real, got complex values")
-
-
-def real_vector(x, name, n=None, nonnegative=False):
-    """:func:`geomot._validate.as_vector` of a real ``x`` (``TypeError`` for complex)."""
-    reject_complex(x, name)
-    return as_vector(x, name, n=n, nonnegative=nonnegative)
 
 
 def real_points(x, name, dim, single=False):
@@ -52,18 +32,11 @@ def real_points(x, name, dim, single=False):
     ``single=True`` also takes one point given as a 1-D array of length ``dim`` (as
     :meth:`geomot.Domain.contains` does); otherwise ``x`` must be 2-D.
     """
-    reject_complex(x, name)
     if not single:
         shape = np.shape(x) if not isinstance(x, np.ndarray) else x.shape
         if len(shape) != 2:
             raise ValueError(f"{name} must be a 2-D (n, {dim}) array of points, got shape {shape}")
     return as_points(x, name, dim=dim, min_rows=0)
-
-
-def real_positive_float(x, name):
-    """:func:`geomot._validate.as_positive_float` of a real ``x`` (``TypeError`` for complex)."""
-    reject_complex(x, name)
-    return as_positive_float(x, name)
 
 
 def check_measure(value, what, culprit):

@@ -16,12 +16,11 @@ from typing import ClassVar
 import numpy as np
 
 from . import _decompose as dec
-from ._domain_args import (TINY, check_measure, check_resolved, real_points, real_positive_float,
-                           real_vector, reject_complex)
+from ._domain_args import TINY, check_measure, check_resolved, real_points
 from ._domain_kind import KINDS, DomainKind, register
 from ._pieces import ConvexPieces, box_pieces
 from ._tol import tol
-from ._validate import as_positive_int
+from ._validate import as_positive_float, as_positive_int, as_real_array, as_vector
 
 __all__ = ["KINDS"]
 
@@ -31,8 +30,8 @@ MAX_SUBDIVISIONS = 7
 
 
 def _lo_hi(lo, hi, dim=None):
-    lo = real_vector(lo, "lo")
-    hi = real_vector(hi, "hi")
+    lo = as_vector(lo, "lo")
+    hi = as_vector(hi, "hi")
     if lo.shape != hi.shape:
         raise ValueError(f"lo and hi must have the same length, got {lo.shape[0]} and {hi.shape[0]}")
     if dim is not None and lo.shape[0] != dim:
@@ -52,7 +51,7 @@ def _lo_hi(lo, hi, dim=None):
 
 
 def _center(center, d):
-    c = real_vector(center, "center")
+    c = as_vector(center, "center")
     if c.shape[0] != d:
         raise ValueError(f"center must have {d} coordinates, got {c.shape[0]}")
     return c
@@ -157,7 +156,7 @@ class _Polygon(DomainKind):
             raise ValueError(f"geom {zero}is not a valid polygon: {explain_validity(work)}")
         if not work.area > 0:
             raise ValueError("geom has zero area")
-        rho = 1.0 if density is None else real_positive_float(density, "density")
+        rho = 1.0 if density is None else as_positive_float(density, "density")
         tri = dec.polygon_triangles(geom)
         if len(tri) == 0:
             raise ValueError("geom has zero area (no triangle in its triangulation)")
@@ -230,7 +229,7 @@ class _Disk(DomainKind):
     @classmethod
     def create(cls, center, radius, resolution=256):
         c = _center(center, 2)
-        r = real_positive_float(radius, "radius")
+        r = as_positive_float(radius, "radius")
         N = as_positive_int(resolution, "resolution", minimum=3)
         if N > MAX_RESOLUTION:
             raise ValueError(f"resolution must be at most {MAX_RESOLUTION}, got {N}")
@@ -310,7 +309,7 @@ class _Ball(DomainKind):
         import trimesh
 
         c = _center(center, 3)
-        r = real_positive_float(radius, "radius")
+        r = as_positive_float(radius, "radius")
         s = as_positive_int(subdivisions, "subdivisions", minimum=0)
         if s > MAX_SUBDIVISIONS:
             raise ValueError(f"subdivisions must be at most {MAX_SUBDIVISIONS} "
@@ -392,8 +391,7 @@ class _Mesh(DomainKind):
 
         if not isinstance(mesh, trimesh.Trimesh):
             raise ValueError(f"mesh must be a trimesh.Trimesh, got {type(mesh).__name__}")
-        reject_complex(mesh.vertices, "mesh.vertices")
-        V = np.array(mesh.vertices, dtype=np.float64)
+        V = as_real_array(mesh.vertices, "mesh.vertices", "a (V, 3) array of float")
         F = np.array(mesh.faces, dtype=np.int64)
         if V.ndim != 2 or V.shape[1] != 3 or F.ndim != 2 or F.shape[1] != 3 or len(F) < 4:
             raise ValueError("mesh must be a 3-D triangle mesh with at least 4 faces")
@@ -483,11 +481,7 @@ class _Image(DomainKind):
 
     @classmethod
     def create(cls, values, lo, hi, origin="upper"):
-        reject_complex(values, "values")
-        try:
-            v = np.array(values, dtype=np.float64, copy=True)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"values must be a 2-D or 3-D array of float: {exc}") from None
+        v = as_real_array(values, "values", "a 2-D or 3-D array of float")
         if v.ndim not in (2, 3) or min(v.shape) < 1:
             raise ValueError(f"values must be a non-empty 2-D (ny, nx) or 3-D (nz, ny, nx) array, "
                              f"got shape {v.shape}")
@@ -575,11 +569,12 @@ class _Triangulation(DomainKind):
         V = real_points(vertices, "vertices", 2)
         if len(V) < 3:
             raise ValueError(f"vertices must have at least 3 row(s), got {len(V)}")
-        reject_complex(triangles, "triangles")
         try:
             Tr = np.array(triangles, copy=True)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"triangles must be a (T, 3) integer array: {exc}") from None
+        if Tr.dtype.kind == "c" or Tr.dtype == object:
+            as_real_array(Tr, "triangles", "a (T, 3) integer array")  # TypeError for complex
         if Tr.ndim != 2 or Tr.shape[1] != 3 or Tr.shape[0] < 1:
             raise ValueError(f"triangles must be a (T, 3) integer array, got shape {Tr.shape}")
         if Tr.dtype == np.bool_:
@@ -597,7 +592,7 @@ class _Triangulation(DomainKind):
         if Tr.min() < 0 or Tr.max() >= len(V):
             raise ValueError(f"triangles has indices outside [0, {len(V)})")
         T = Tr.shape[0]
-        dens = np.ones(T) if density is None else real_vector(density, "density", n=T, nonnegative=True)
+        dens = np.ones(T) if density is None else as_vector(density, "density", n=T, nonnegative=True)
         if len(dens) != T:
             raise ValueError(f"density must have length {T}")
         if not np.any(dens > 0):

@@ -100,7 +100,7 @@ def as_positive_int(x, name, minimum=1):
 def as_positive_float(x, name, allow_zero=False):
     """``x`` as a finite float ``> 0`` (``>= 0`` with ``allow_zero``); TypeError for complex."""
     if _is_complex(x):
-        raise TypeError(f"{name} must be a real number, got {x!r}")
+        raise TypeError(f"{name} must be real, got the complex number {x!r}")
     if isinstance(x, (bool, np.bool_)):
         raise ValueError(f"{name} must be a number, got {x!r}")
     try:

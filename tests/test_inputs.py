@@ -436,7 +436,7 @@ def test_legendre_of_no_point_and_bad_points(potential):
 @pytest.mark.parametrize("kw, match", [
     ({"threshold": True}, "threshold must be a number, got True"),
     ({"merge_distance": False}, "merge_distance must be a number"),
-    ({"threshold": 1 + 0j}, "threshold must be a real number"),
+    ({"threshold": 1 + 0j}, "threshold must be real, got the complex number"),
 ])
 def test_singular_set_keywords_refuse_bools_and_complex(halves, kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
