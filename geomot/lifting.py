@@ -598,6 +598,8 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None):
     from . import _flip
 
     n, d = y.shape
+    if d == 3:
+        return _flipped_triangulation_3d(previous, y, wphi, max_flips)
     if d != 2 or previous.affine_dim != 2 or previous.simplices is None or previous.hidden.any():
         return None, FLIP_NOT_APPLICABLE
     state = previous.__dict__.get("_flip_state")
@@ -633,3 +635,136 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None):
     out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 2, tri, top, previous.frame)
     out.__dict__["_flip_state"] = (tri, nbr)
     return out, _flip.STATUS_OK
+
+
+# ----------------------------------------------------------------- 3D flips
+def _flipped_triangulation_3d(previous, y, wphi, max_flips=None):
+    """The 3D branch of :func:`_flipped_triangulation`: 2-3 / 3-2 flips (:mod:`geomot._flip3d`).
+
+    First one pass checks every interior triangle of ``previous`` under the new weights: when
+    all are locally regular, ``previous`` itself is the regular triangulation and is returned
+    (no copy, no hull).  Else its tetrahedra are flipped to the regular ones; a new
+    :class:`RegularTriangulation` is returned with its flip state for the next call.
+
+    Statuses: ``_flip.STATUS_OK`` with the triangulation; otherwise None and
+    ``FLIP_NOT_APPLICABLE`` (targets not full-dimensional, hidden targets or flat tetrahedra
+    in ``previous``), ``_flip3d.STATUS_HIDDEN`` (= ``_flip.STATUS_STUCK``: an illegal triangle
+    proves a target hidden -- it lies inside the tetrahedron of four others, lifted above
+    their hyperplane -- so the solver rejects the trial without a hull),
+    ``_flip.STATUS_MAX_FLIPS`` or ``_flip3d.STATUS_UNFLIPPABLE`` (illegal triangles that no
+    2-3 / 3-2 flip removes: a new hull is needed).
+    """
+    from . import _flip3d
+
+    n = y.shape[0]
+    if previous.affine_dim != 3 or previous.simplices is None or previous.hidden.any():
+        return None, FLIP_NOT_APPLICABLE
+    state = previous.__dict__.get("_flip_state")
+    if state is None:
+        # positive tetrahedra and their neighbours (nbr[t, k] across the triangle opposite
+        # tet[t, k], -1 on the convex hull), kept on the triangulation for the next call;
+        # qhull's split of a degenerate facet may leave flat tetrahedra: no flips from there,
+        # unless they lie in a face of conv(y) (see _without_boundary_flats)
+        tet = _without_boundary_flats(np.array(previous.simplices, dtype=np.int64, order="C", copy=True), y)
+        state = ()
+        if tet is not None:
+            tet = _spatially_sorted(tet, y)
+            nbr = _flip3d.tet_neighbors(tet, n)
+            if _flip3d.orient_positive(tet, nbr, y):
+                state = (tet, nbr)
+        previous.__dict__["_flip_state"] = state
+    if not state:
+        return None, FLIP_NOT_APPLICABLE
+    tet, nbr = state
+    wphi = np.ascontiguousarray(wphi, dtype=np.float64)
+    phi = wphi - wphi.mean()
+    first = _flip3d.first_illegal(tet, nbr, y, phi)
+    if first < 0:
+        return previous, _flip3d.STATUS_OK
+    if max_flips is None:
+        max_flips = 4 * n + 1000
+    status, tet, nbr, _ = _flip3d.flip_to_regular(tet, nbr, y, phi, max_flips, first)
+    if status != _flip3d.STATUS_OK:
+        return None, int(status)
+    indptr, indices = _simplex_adjacency(tet, n)
+    # the convex-hull triangles with the extra point above the targets: their vertices have
+    # unbounded cells (what cell_boxes reads from qhull's non-lower facets)
+    bnd = _flip3d.boundary_faces(tet, nbr)
+    top = np.column_stack([bnd, np.full(bnd.shape[0], n, dtype=np.int64)])
+    out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 3, tet, top, previous.frame)
+    out.__dict__["_flip_state"] = (tet, nbr)
+    return out, _flip3d.STATUS_OK
+
+
+def _spatially_sorted(tet, y):
+    """The rows of ``tet (s, 4)`` sorted by the cell of their centroid in a grid of about 32
+    tetrahedra per cell (row-major): neighbours get close indices, which makes the passes of
+    :mod:`geomot._flip3d` over the triangles about twice faster at 1e5 targets (qhull's
+    order is its insertion order, spatially random)."""
+    cen = y[tet[:, 0]] + y[tet[:, 1]] + y[tet[:, 2]] + y[tet[:, 3]]
+    lo = cen.min(axis=0)
+    span = np.ptp(cen, axis=0)
+    span[span == 0] = 1.0
+    g = max(1, int(round((tet.shape[0] / 32.0) ** (1.0 / 3.0))))
+    q = np.minimum(((cen - lo) / span * g).astype(np.int64), g - 1)
+    return np.ascontiguousarray(tet[np.argsort((q[:, 0] * g + q[:, 1]) * g + q[:, 2], kind="stable")])
+
+
+#: at most this many distinct planes of flat tetrahedra are tested against conv(y)
+_MAX_FLAT_PLANES = 64
+
+
+def _without_boundary_flats(tet, y):
+    """The tetrahedra ``tet (s, 4)`` less the flat ones that lie in a face of conv(y); None
+    when other flat ones remain (or too many planes to test).
+
+    Targets on a face of conv(y) (a grid's sides) lift to a *vertical* facet of the lifted
+    hull, which rounding may count among the lower ones: qhull's split of it is flat
+    tetrahedra in that face, glued to nothing on the outside.  Without them the others still
+    tetrahedralize conv(y) (their triangles in the face are the lower chain of the face's
+    lifted targets).  Flat tetrahedra elsewhere glue the inconsistent splits of a merged
+    facet (cospherical targets): without them the tetrahedra would not be face-to-face.
+    """
+    from . import _flip3d
+
+    flat = _flip3d.flat_tetrahedra(tet, y)
+    if not flat.any():
+        return tet
+    q = y[tet[flat]]  # (f, 4, 3)
+    # the normal of each flat tetrahedron: the largest cross product of its edges from vertex 0
+    e = q[:, 1:] - q[:, :1]
+    cands = np.stack([np.cross(e[:, 0], e[:, 1]), np.cross(e[:, 0], e[:, 2]), np.cross(e[:, 1], e[:, 2])], axis=1)
+    best = np.argmax(np.linalg.norm(cands, axis=2), axis=1)
+    nrm = cands[np.arange(len(best)), best]
+    length = np.linalg.norm(nrm, axis=1)
+    # four collinear points have no plane of their own: they must lie in one of the others'
+    line = length <= 1e-9 * np.max(np.einsum("ijk,ijk->ij", e, e), axis=1)
+    on_line, q = q[line], q[~line]
+    if q.shape[0] == 0:
+        return None
+    nrm = nrm[~line] / length[~line, None]
+    # one orientation per plane: the largest component positive
+    sign = np.sign(nrm[np.arange(len(nrm)), np.argmax(np.abs(nrm), axis=1)])
+    nrm *= sign[:, None]
+    off = np.einsum("ij,ij->i", nrm, q[:, 0])
+    reach = tol.rank * scale_of(y)
+    key = np.column_stack([np.round(nrm / 1e-9), np.round(off / max(reach, 1e-300))])
+    planes, inverse = np.unique(key, axis=0, return_inverse=True)
+    if planes.shape[0] > _MAX_FLAT_PLANES:
+        return None
+    inverse = inverse.ravel()
+    for p in range(planes.shape[0]):
+        first = int(np.argmax(inverse == p))
+        dist = y @ nrm[first] - off[first]
+        if dist.max() > reach and dist.min() < -reach:  # targets on both sides: not a face
+            return None
+        # every flat tetrahedron of this plane lies in it
+        members = q[inverse == p].reshape(-1, 3)
+        if np.abs(members @ nrm[first] - off[first]).max() > reach:
+            return None
+        if on_line.shape[0]:
+            inside = np.all(np.abs(on_line @ nrm[first] - off[first]) <= reach, axis=1)
+            on_line = on_line[~inside]
+    if on_line.shape[0]:
+        return None
+    return np.ascontiguousarray(tet[~flat])
