@@ -45,12 +45,35 @@ e, c, d)` (each positive iff ``x`` is on the inner side of the edge opposite tha
 * two negative, say :math:`s_a, s_b`: ``c`` lies strictly inside the tetrahedron ``abde`` and
   its lifted point strictly above their hyperplane (the triangle is illegal), hence above the
   lower hull: ``c`` is *hidden* (:data:`STATUS_HIDDEN`, a proof; no flip can drop a vertex);
-* a zero sign (degenerate, coplanar points): no flip.
+* one zero sign, say :math:`s_c` (``a, b, d, e`` coplanar, ``x`` inside the edge ``ab``: the
+  square ``a d b e`` with the diagonal ``ab``; grids): the 2D flip of that diagonal, coned
+  from the apexes on either side -- 2-2 when the square is on the hull (``abd`` and ``abe``
+  are hull triangles), 4-4 when ``ab`` is shared by exactly four tetrahedra ``abcd, abce,
+  abdf, abef``; else the triangle waits;
+* any other degenerate sign pattern: no flip (the triangle waits).
 
-Each flip replaces the upper triangulation of the 5 points by the lower one, so it strictly
+Each flip replaces the upper triangulation of its points by the lower one, so it strictly
 lowers the lifted surface and the flips terminate.  3D triangulations exist in which illegal
 triangles admit no flip at all: then :data:`STATUS_UNFLIPPABLE` asks for a new hull, never a
-wrong triangulation.
+wrong triangulation.  Every flip creates or removes whole edges (one each, two for a square),
+so the adjacency of the targets is patched from these events (:func:`patch_adjacency`)
+instead of being rebuilt.
+
+Example
+-------
+Two tetrahedra on either side of the triangle ``012``; a larger weight lowers the lifted
+target 4 below the hyperplane of the others, and a 2-3 flip creates the edge 4-3:
+
+>>> import numpy as np
+>>> from geomot._flip3d import flip_to_regular, is_regular, orient_positive, tet_neighbors
+>>> y = np.array([[1, 0, 0], [-0.5, 0.8, 0], [-0.5, -0.8, 0], [0, 0, 1], [0, 0, -1.0]])
+>>> tet = np.array([[0, 1, 2, 3], [0, 1, 2, 4]])
+>>> nbr = tet_neighbors(tet, 5)
+>>> orient_positive(tet, nbr, y), is_regular(tet, nbr, y, np.zeros(5))
+(True, True)
+>>> status, tet2, nbr2, counts, edges = flip_to_regular(tet, nbr, y, np.array([0, 0, 0, 0, 0.5]), 10)
+>>> int(status), tet2.shape, counts.tolist(), edges.tolist()
+(0, (3, 4), [1, 0, 0, 0, 0, 0], [[4, 3, 1]])
 
 Kernels receive float64 / int64 C-contiguous arrays only and validate nothing.
 
@@ -66,8 +89,8 @@ from numba import njit
 
 from ._flip import RTOL, STATUS_MAX_FLIPS, STATUS_OK, STATUS_STUCK
 
-__all__ = ["tet_neighbors", "orient_positive", "flat_tetrahedra", "first_illegal", "is_regular", "flip_to_regular", "boundary_faces",
-           "STATUS_OK", "STATUS_HIDDEN", "STATUS_MAX_FLIPS", "STATUS_UNFLIPPABLE", "RTOL"]
+__all__ = ["tet_neighbors", "orient_positive", "flat_tetrahedra", "illegal_slots", "is_regular", "flip_to_regular",
+           "patch_adjacency", "boundary_faces", "STATUS_OK", "STATUS_HIDDEN", "STATUS_MAX_FLIPS", "STATUS_UNFLIPPABLE", "RTOL"]
 
 #: an illegal triangle proves a target hidden (the value of :data:`geomot._flip.STATUS_STUCK`,
 #: whose meaning it has in 2D: the solver rejects such a trial step without a hull)
@@ -321,9 +344,9 @@ def boundary_faces(tet, nbr):
 
 # ----------------------------------------------------------------- regularity
 @njit(cache=True)
-def first_illegal(tet, nbr, y, phi):
-    """The first slot ``4 t + k`` of an interior triangle that is not locally regular (beyond
-    ``RTOL``), scanning the tetrahedra in order; -1 when there is none.
+def illegal_slots(tet, nbr, y, phi):
+    """The slots ``4 t + k`` of the interior triangles that are not locally regular (beyond
+    ``RTOL``), each triangle once (from its tetrahedron of smaller index).
 
     Parameters
     ----------
@@ -334,23 +357,32 @@ def first_illegal(tet, nbr, y, phi):
 
     Returns
     -------
-    int
-        -1 iff every interior triangle is locally regular: for a tetrahedralization of all the
-        targets over their convex hull, it is then the regular triangulation.
+    (m,) ndarray of int64
+        Empty iff every interior triangle is locally regular: for a tetrahedralization of all
+        the targets over their convex hull, it is then the regular triangulation.
     """
+    out = np.empty(64, dtype=np.int64)
+    m = 0
     for t in range(tet.shape[0]):
         for k in range(4):
             if nbr[t, k] > t:
                 illegal, _, _ = _facet_illegal(tet, nbr, y, phi, t, k)
                 if illegal:
-                    return 4 * t + k
-    return -1
+                    out = _push(out, m, 4 * t + k)
+                    m += 1
+    return out[:m].copy()
 
 
 @njit(cache=True)
 def is_regular(tet, nbr, y, phi):
-    """Whether every interior triangle is locally regular (:func:`first_illegal` is -1)."""
-    return first_illegal(tet, nbr, y, phi) < 0
+    """Whether every interior triangle is locally regular (stops at the first illegal one)."""
+    for t in range(tet.shape[0]):
+        for k in range(4):
+            if nbr[t, k] > t:
+                illegal, _, _ = _facet_illegal(tet, nbr, y, phi, t, k)
+                if illegal:
+                    return False
+    return True
 
 
 # ----------------------------------------------------------------- flips
@@ -554,7 +586,7 @@ def _plan_flip(T, N, y, t, k, u, j, old, verts):
 
 
 @njit(cache=True)
-def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
+def flip_to_regular(tet, nbr, y, phi, max_flips, seeds=None):
     """Flip the triangles of a positive tetrahedralization until it is regular.
 
     Parameters
@@ -568,9 +600,9 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
         Weights; lifted points :math:`(y_i, |y_i|^2 - 2 \\varphi_i)`.
     max_flips : int
         Largest number of flips allowed.
-    start : int
-        Slot where the scan begins: the triangles of the slots before it are known to be
-        locally regular (:func:`first_illegal`).
+    seeds : (m,) ndarray of int64, optional
+        The slots of the illegal triangles (:func:`illegal_slots`, computed when None): every
+        other triangle is locally regular.
 
     Returns
     -------
@@ -585,21 +617,28 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
     counts : (6,) ndarray of int64
         2-3, 3-2, 2-2 and 4-4 flips, then the waits of illegal triangles at a reflex edge
         shared by more than three tetrahedra and at other degenerate configurations.
+    edges : (f, 3) ndarray of int64
+        One row per flip, in order: the edge ``(p, q)`` it creates (``+1``: the 2-3 flip's
+        ``de``) or removes (``-1``: the 3-2 flip's ``ab``), or for 2-2 / 4-4 flips two rows,
+        ``ab`` removed and ``de`` created; :func:`patch_adjacency` turns them into the new
+        adjacency.
 
     Notes
     -----
-    Lawson's algorithm with an explicit stack of triangle slots ``4 t + k``: all interior
-    triangles are scanned once; an illegal, flippable triangle is flipped and every triangle
-    of the new tetrahedra is pushed, the stack being emptied before the scan goes on.  Illegal
+    Lawson's algorithm with an explicit stack of triangle slots ``4 t + k``, seeded with the
+    illegal ones; an illegal, flippable triangle is flipped and every triangle of the new
+    tetrahedra is pushed.  Illegal
     triangles that cannot be flipped yet wait in a list, pushed again while that makes flips.
     A slot whose tetrahedron was rewritten may point to another triangle than the one
     pushed: harmless, every rewrite pushes the triangles it changed.  So when the stack is
     empty every triangle has been found legal since its two tetrahedra last changed (the
-    legality of a triangle depends on them only), or waits: no final pass is needed.
+    legality of a triangle depends on them only; the seeds hold all the illegal ones of the
+    start), or waits: no final pass is needed.
     The degenerate 2-2 and 4-4 flips of a square (``a, b, d, e`` coplanar, ``x`` inside the
     edge ``ab``) are the 2D flip of its diagonal, coned from the apexes on either side; they
     occur with coplanar targets (grids) only.
     """
+    start = illegal_slots(tet, nbr, y, phi) if seeds is None else seeds
     s0 = tet.shape[0]
     cap = s0 + s0 // 8 + 64
     T = np.empty((cap, 4), dtype=np.int64)
@@ -612,37 +651,32 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
     free = np.empty(64, dtype=np.int64)
     nfree = 0
     counts = np.zeros(6, dtype=np.int64)
-    stack = np.empty(256, dtype=np.int64)
+    stack = np.empty(max(256, 2 * start.shape[0]), dtype=np.int64)
+    top = start.shape[0]
+    stack[:top] = start[::-1]  # (popped in scan order)
     wait = np.empty(64, dtype=np.int64)
     nwait = 0
+    edges = np.empty((64, 3), dtype=np.int64)
+    nedges = 0
     old = np.empty(4, dtype=np.int64)
     ids = np.empty(4, dtype=np.int64)
     verts = np.empty((4, 4), dtype=np.int64)
     empty = np.empty((0, 4), dtype=np.int64)
     nflips = 0
-    top = 0
     rounds = 0
     nflips_round = 0
-    scan = start  # next slot of the first scan (4 * s0 once it is over)
     while True:
         if top == 0:
-            # refill the stack: the next interior triangle of the first scan, else the waiting ones
-            while scan < 4 * s0 and top == 0:
-                t0 = scan // 4
-                if N[t0, scan - 4 * t0] > t0:  # skips the hull and the triangles seen from the other side
-                    stack[0] = scan
-                    top = 1
-                scan += 1
-            if top == 0:
-                if nwait == 0 or (rounds > 0 and nflips == nflips_round):
-                    break
-                rounds += 1
-                nflips_round = nflips
-                for q in range(nwait):
-                    stack = _push(stack, top, wait[q])
-                    top += 1
-                nwait = 0
-                continue
+            # the waiting triangles again, while that makes flips
+            if nwait == 0 or (rounds > 0 and nflips == nflips_round):
+                break
+            rounds += 1
+            nflips_round = nflips
+            for q in range(nwait):
+                stack = _push(stack, top, wait[q])
+                top += 1
+            nwait = 0
+            continue
         top -= 1
         e = stack[top]
         t = e // 4
@@ -654,14 +688,33 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
             continue
         kind, nold, nnew = _plan_flip(T, N, y, t, k, u, j, old, verts)
         if kind == -1:
-            return STATUS_HIDDEN, empty, empty, counts
+            return STATUS_HIDDEN, empty, empty, counts, edges[:0]
         if kind < 0:
             counts[N_WAIT_REFLEX if kind == -2 else N_WAIT_DEGENERATE] += 1
             wait = _push(wait, nwait, e)
             nwait += 1
             continue
         if nflips >= max_flips:
-            return STATUS_MAX_FLIPS, empty, empty, counts
+            return STATUS_MAX_FLIPS, empty, empty, counts, edges[:0]
+        # the edge events: 2-3 creates d e; 3-2 removes the reflex edge, the one of the old
+        # tetrahedra not in the new ones; 2-2 / 4-4 swap that diagonal for d e
+        if nedges + 2 > edges.shape[0]:
+            bigger = np.empty((2 * edges.shape[0], 3), dtype=np.int64)
+            bigger[:nedges] = edges[:nedges]
+            edges = bigger
+        if kind != 0:
+            # verts[0] = (q0, d, e, p0) or (d, e, p0, q0) and verts[1] the same with p1
+            p0, p1 = _swapped(verts)
+            edges[nedges, 0] = p0
+            edges[nedges, 1] = p1
+            edges[nedges, 2] = -1
+            nedges += 1
+        if kind != 1:
+            dd, ee = _new_edge(verts, kind)
+            edges[nedges, 0] = dd
+            edges[nedges, 1] = ee
+            edges[nedges, 2] = 1
+            nedges += 1
         # slots: the old ones first, then free or appended ones (the 2-3 flip); the 3-2 flip
         # frees its third
         if nnew > nold and nfree == 0 and used == cap:
@@ -696,7 +749,7 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
                 top += 1
     if nwait > 0:
         # re-tested in a round without flips: they are still illegal
-        return STATUS_UNFLIPPABLE, empty, empty, counts
+        return STATUS_UNFLIPPABLE, empty, empty, counts, edges[:0]
     # compact
     m = 0
     remap = np.full(used, -1, dtype=np.int64)
@@ -713,4 +766,128 @@ def flip_to_regular(tet, nbr, y, phi, max_flips, start=0):
                 tet_out[r, k] = T[t, k]
                 w = N[t, k]
                 nbr_out[r, k] = remap[w] if w >= 0 else -1
-    return STATUS_OK, tet_out, nbr_out, counts
+    return STATUS_OK, tet_out, nbr_out, counts, edges[:nedges].copy()
+
+
+@njit(cache=True)
+def _swapped(verts):
+    """The removed edge of a 3-2 / 2-2 / 4-4 flip: the vertices in which the new tetrahedra
+    0 and 1 differ."""
+    p0 = -1
+    p1 = -1
+    for q in range(4):
+        v = verts[0, q]
+        if v != verts[1, 0] and v != verts[1, 1] and v != verts[1, 2] and v != verts[1, 3]:
+            p0 = v
+        w = verts[1, q]
+        if w != verts[0, 0] and w != verts[0, 1] and w != verts[0, 2] and w != verts[0, 3]:
+            p1 = w
+    return p0, p1
+
+
+@njit(cache=True)
+def _new_edge(verts, kind):
+    """The created edge d e of a 2-3 flip (verts (a, b, e, d), (a, e, c, d), ...: the vertices
+    common to its three new tetrahedra) or of a 2-2 / 4-4 flip (verts[0] = (d, e, p0, q0))."""
+    if kind != 0:
+        return verts[0, 0], verts[0, 1]
+    return verts[0, 2], verts[0, 3]
+
+
+@njit(cache=True)
+def patch_adjacency(indptr, indices, edges, n):
+    """The CSR adjacency after the edge events of :func:`flip_to_regular`.
+
+    Parameters
+    ----------
+    indptr : (n+1,) ndarray of int64
+    indices : (nnz,) ndarray of int64
+        Symmetric adjacency (sorted rows) of the tetrahedralization before the flips.
+    edges : (f, 3) ndarray of int64
+        Rows ``(p, q, +1)`` (edge created) / ``(p, q, -1)`` (removed), in flip order.
+    n : int
+
+    Returns
+    -------
+    indptr, indices : ndarray of int64
+        The adjacency of the flipped tetrahedralization (rows sorted), equal to the one built
+        from its tetrahedra: every flip creates or removes whole edges (a 2-3 flip's new edge
+        crosses a triangle, so it is new; a 3-2 flip's edge is in its three tetrahedra only).
+
+    Notes
+    -----
+    O(n + nnz + f log f): the net change of each edge (created and removed again cancel) is
+    found by sorting the events; rows without a change are copied.
+    """
+    f = edges.shape[0]
+    # each event in both directions, sorted by (row, column, order)
+    key = np.empty(2 * f, dtype=np.int64)
+    for r in range(f):
+        p = edges[r, 0]
+        q = edges[r, 1]
+        key[2 * r] = p * n + q
+        key[2 * r + 1] = q * n + p
+    order = np.argsort(key, kind="mergesort")
+    # net change per directed edge: the last event decides (events of one edge alternate)
+    add_row = np.empty(2 * f, dtype=np.int64)
+    add_col = np.empty(2 * f, dtype=np.int64)
+    rem_row = np.empty(2 * f, dtype=np.int64)
+    rem_col = np.empty(2 * f, dtype=np.int64)
+    na = 0
+    nr = 0
+    m = 0
+    while m < 2 * f:
+        k0 = key[order[m]]
+        first = edges[order[m] // 2, 2]
+        last = first
+        while m < 2 * f and key[order[m]] == k0:
+            last = edges[order[m] // 2, 2]
+            m += 1
+        if first == last:  # created then (removed, created)* -> created; likewise removed
+            if last > 0:
+                add_row[na] = k0 // n
+                add_col[na] = k0 % n
+                na += 1
+            else:
+                rem_row[nr] = k0 // n
+                rem_col[nr] = k0 % n
+                nr += 1
+    # new row lengths
+    delta = np.zeros(n, dtype=np.int64)
+    for r in range(na):
+        delta[add_row[r]] += 1
+    for r in range(nr):
+        delta[rem_row[r]] -= 1
+    new_ptr = np.empty(n + 1, dtype=np.int64)
+    new_ptr[0] = 0
+    for i in range(n):
+        new_ptr[i + 1] = new_ptr[i] + (indptr[i + 1] - indptr[i]) + delta[i]
+    out = np.empty(new_ptr[n], dtype=np.int64)
+    ia = 0  # add / remove lists are sorted by row, then column
+    ir = 0
+    for i in range(n):
+        w = new_ptr[i]
+        if delta[i] == 0 and (ia >= na or add_row[ia] != i) and (ir >= nr or rem_row[ir] != i):
+            for p in range(indptr[i], indptr[i + 1]):
+                out[w] = indices[p]
+                w += 1
+            continue
+        # merge the old row less the removed with the added
+        p = indptr[i]
+        while True:
+            has_old = p < indptr[i + 1]
+            has_add = ia < na and add_row[ia] == i
+            if not has_old and not has_add:
+                break
+            if has_old and (not has_add or indices[p] < add_col[ia]):
+                v = indices[p]
+                p += 1
+                if ir < nr and rem_row[ir] == i and rem_col[ir] == v:
+                    ir += 1
+                    continue
+                out[w] = v
+            else:
+                out[w] = add_col[ia]
+                ia += 1
+            w += 1
+    return new_ptr, out

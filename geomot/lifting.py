@@ -594,6 +594,10 @@ def _flipped_triangulation(previous, y, wphi, max_flips=None):
     *is* hidden -- its lifted point lies over the triangle of the three others and above their
     plane (the edge is reflex there), hence above the lower hull -- and the solver rejects such
     a trial step without building the hull (its cell is empty).
+
+    3D targets are repaired by 2-3 / 3-2 flips (:func:`_flipped_triangulation_3d`, the same
+    statuses, ``previous`` itself when it is still regular, and ``_flip3d.STATUS_UNFLIPPABLE``
+    when illegal triangles admit no flip).
     """
     from . import _flip
 
@@ -644,15 +648,17 @@ def _flipped_triangulation_3d(previous, y, wphi, max_flips=None):
     First one pass checks every interior triangle of ``previous`` under the new weights: when
     all are locally regular, ``previous`` itself is the regular triangulation and is returned
     (no copy, no hull).  Else its tetrahedra are flipped to the regular ones; a new
-    :class:`RegularTriangulation` is returned with its flip state for the next call.
+    :class:`RegularTriangulation` is returned with its flip state for the next call (its
+    adjacency patched by the flips' edge events, its hull triangles changed by boundary
+    2-2 flips only).
 
     Statuses: ``_flip.STATUS_OK`` with the triangulation; otherwise None and
     ``FLIP_NOT_APPLICABLE`` (targets not full-dimensional, hidden targets or flat tetrahedra
-    in ``previous``), ``_flip3d.STATUS_HIDDEN`` (= ``_flip.STATUS_STUCK``: an illegal triangle
-    proves a target hidden -- it lies inside the tetrahedron of four others, lifted above
-    their hyperplane -- so the solver rejects the trial without a hull),
-    ``_flip.STATUS_MAX_FLIPS`` or ``_flip3d.STATUS_UNFLIPPABLE`` (illegal triangles that no
-    2-3 / 3-2 flip removes: a new hull is needed).
+    off the faces of conv(y) in ``previous``), ``_flip3d.STATUS_HIDDEN`` (=
+    ``_flip.STATUS_STUCK``: an illegal triangle proves a target hidden -- it lies inside the
+    tetrahedron of four others, lifted above their hyperplane -- so the solver rejects the
+    trial without a hull), ``_flip.STATUS_MAX_FLIPS`` or ``_flip3d.STATUS_UNFLIPPABLE``
+    (illegal triangles that no flip removes: a new hull is needed).
     """
     from . import _flip3d
 
@@ -661,39 +667,64 @@ def _flipped_triangulation_3d(previous, y, wphi, max_flips=None):
         return None, FLIP_NOT_APPLICABLE
     state = previous.__dict__.get("_flip_state")
     if state is None:
-        # positive tetrahedra and their neighbours (nbr[t, k] across the triangle opposite
-        # tet[t, k], -1 on the convex hull), kept on the triangulation for the next call;
-        # qhull's split of a degenerate facet may leave flat tetrahedra: no flips from there,
-        # unless they lie in a face of conv(y) (see _without_boundary_flats)
-        tet = _without_boundary_flats(np.array(previous.simplices, dtype=np.int64, order="C", copy=True), y)
-        state = ()
-        if tet is not None:
-            tet = _spatially_sorted(tet, y)
-            nbr = _flip3d.tet_neighbors(tet, n)
-            if _flip3d.orient_positive(tet, nbr, y):
-                state = (tet, nbr)
+        state = _flip_state_3d(previous, y)
         previous.__dict__["_flip_state"] = state
     if not state:
         return None, FLIP_NOT_APPLICABLE
-    tet, nbr = state
+    tet, nbr, indptr, indices, top = state
     wphi = np.ascontiguousarray(wphi, dtype=np.float64)
     phi = wphi - wphi.mean()
-    first = _flip3d.first_illegal(tet, nbr, y, phi)
-    if first < 0:
+    seeds = _flip3d.illegal_slots(tet, nbr, y, phi)
+    if seeds.shape[0] == 0:
         return previous, _flip3d.STATUS_OK
     if max_flips is None:
         max_flips = 4 * n + 1000
-    status, tet, nbr, _ = _flip3d.flip_to_regular(tet, nbr, y, phi, max_flips, first)
+    status, tet, nbr, counts, edges = _flip3d.flip_to_regular(tet, nbr, y, phi, max_flips, seeds)
     if status != _flip3d.STATUS_OK:
         return None, int(status)
-    indptr, indices = _simplex_adjacency(tet, n)
-    # the convex-hull triangles with the extra point above the targets: their vertices have
-    # unbounded cells (what cell_boxes reads from qhull's non-lower facets)
-    bnd = _flip3d.boundary_faces(tet, nbr)
-    top = np.column_stack([bnd, np.full(bnd.shape[0], n, dtype=np.int64)])
+    indptr, indices = _flip3d.patch_adjacency(indptr, indices, edges, n)
+    if counts[_flip3d.N_22]:
+        top = _hull_triangles_3d(tet, nbr, n)
     out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 3, tet, top, previous.frame)
-    out.__dict__["_flip_state"] = (tet, nbr)
+    out.__dict__["_flip_state"] = (tet, nbr, indptr, indices, top)
     return out, _flip3d.STATUS_OK
+
+
+def _flip_state_3d(previous, y):
+    """``(tet, nbr, indptr, indices, top)`` of a qhull triangulation, or ``()`` (no flips).
+
+    Positive tetrahedra and their neighbours (``nbr[t, k]`` across the triangle opposite
+    ``tet[t, k]``, -1 on the convex hull), their adjacency (qhull's unless flat tetrahedra
+    were dropped) and hull triangles.  qhull's split of a degenerate facet may leave flat
+    tetrahedra: no flips from there, unless they lie in a face of conv(y)
+    (:func:`_without_boundary_flats`).
+    """
+    from . import _flip3d
+
+    n = y.shape[0]
+    simp = np.ascontiguousarray(previous.simplices, dtype=np.int64)
+    tet = _without_boundary_flats(simp, y)
+    if tet is None:
+        return ()
+    tet = _spatially_sorted(tet, y)
+    nbr = _flip3d.tet_neighbors(tet, n)
+    if not _flip3d.orient_positive(tet, nbr, y):
+        return ()
+    if tet.shape[0] == simp.shape[0]:
+        indptr, indices = previous.indptr, previous.indices
+    else:  # without the flat tetrahedra's edges (zero facet measure)
+        indptr, indices = _simplex_adjacency(tet, n)
+    return tet, nbr, indptr, indices, _hull_triangles_3d(tet, nbr, n)
+
+
+def _hull_triangles_3d(tet, nbr, n):
+    """The convex-hull triangles with the extra point ``n`` above the targets: their vertices
+    have unbounded cells (what :meth:`RegularTriangulation.cell_boxes` reads from qhull's
+    non-lower facets)."""
+    from . import _flip3d
+
+    bnd = _flip3d.boundary_faces(tet, nbr)
+    return np.column_stack([bnd, np.full(bnd.shape[0], n, dtype=np.int64)])
 
 
 def _spatially_sorted(tet, y):

@@ -11,9 +11,10 @@ from scipy.spatial import ConvexHull, Delaunay, cKDTree
 
 from geomot import lifting, power
 from geomot._flip import STATUS_STUCK
-from geomot._flip3d import (FACE, N_22, N_23, N_32, N_44, RTOL, STATUS_HIDDEN, STATUS_MAX_FLIPS, STATUS_OK,
-                            STATUS_UNFLIPPABLE, _orient, _power_insphere, first_illegal, flat_tetrahedra,
-                            flip_to_regular, is_regular, orient_positive, tet_neighbors)
+from geomot._flip3d import (FACE, N_22, N_23, N_32, N_44, STATUS_HIDDEN, STATUS_MAX_FLIPS, STATUS_OK,
+                            STATUS_UNFLIPPABLE, _orient, _power_insphere, flat_tetrahedra, illegal_slots,
+                            flip_to_regular, is_regular, orient_positive, patch_adjacency,
+                            tet_neighbors)
 from geomot._newton import _solve_newton
 from geomot.domain import Domain
 from geomot.lifting import FLIP_NOT_APPLICABLE, _flipped_triangulation, _regular_triangulation
@@ -132,7 +133,7 @@ def test_neighbors_match_scipy_and_orientation(seed):
     assert orient_positive(tet, nbr, y)
     assert_consistent(tet, nbr, y)
     assert not flat_tetrahedra(tet, y).any()
-    assert is_regular(tet, nbr, y, np.zeros(len(y))) and first_illegal(tet, nbr, y, np.zeros(len(y))) == -1
+    assert is_regular(tet, nbr, y, np.zeros(len(y))) and illegal_slots(tet, nbr, y, np.zeros(len(y))).size == 0
     # a flat tetrahedron is reported
     y4 = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]], dtype=float)
     t4 = np.array([[0, 1, 2, 3]], dtype=np.int64)
@@ -151,7 +152,7 @@ def test_flips_match_a_fresh_hull(scale):
     ref = fresh(y, wphi)
     assert status == STATUS_OK and not ref.hidden.any()
     assert_same_adjacency(out, ref)
-    tet, nbr = out.__dict__["_flip_state"]
+    tet, nbr = out.__dict__["_flip_state"][:2]
     assert_consistent(tet, nbr, y)
     assert is_regular(tet, nbr, y, wphi - wphi.mean())
     np.testing.assert_array_equal(np.sort(np.unique(out.simplices)), np.arange(n))
@@ -176,10 +177,22 @@ def test_flip_kinds_happen_and_chained_repairs():
     r2 = nn_dist(y) ** 2
     tet, nbr = state_of(y, np.zeros(n))
     w = 0.2 * r2 * rng.uniform(-1, 1, n)
-    status, t2, n2, counts = flip_to_regular(tet, nbr, y, w - w.mean(), 10**6)
+    status, t2, n2, counts, edges = flip_to_regular(tet, nbr, y, w - w.mean(), 10**6)
     assert status == STATUS_OK and counts[N_23] > 0 and counts[N_32] > 0
     assert counts[N_22] == counts[N_44] == 0  # no coplanar targets
     assert t2.shape[0] == tet.shape[0] + counts[N_23] - counts[N_32]
+    # one edge event per flip; the patched adjacency is the one built from the tetrahedra
+    assert edges.shape == (counts[N_23] + counts[N_32], 3)
+    np.testing.assert_array_equal(np.sort(np.unique(edges[:, 2])), [-1, 1])
+    ip0, ind0 = lifting._simplex_adjacency(tet, n)
+    ip, ind = patch_adjacency(ip0, ind0, edges, n)
+    ip2, ind2 = lifting._simplex_adjacency(t2, n)
+    np.testing.assert_array_equal(ip, ip2)
+    np.testing.assert_array_equal(ind, ind2)
+    # seeds: the same flips from the illegal slots as from a scan
+    again = flip_to_regular(tet, nbr, y, w - w.mean(), 10**6, illegal_slots(tet, nbr, y, w - w.mean()))
+    np.testing.assert_array_equal(again[1], t2)
+    np.testing.assert_array_equal(again[4], edges)
     # chained: each repaired triangulation is the start of the next, 8 times
     tri = fresh(y, np.zeros(n))
     wphi = np.zeros(n)
@@ -189,7 +202,7 @@ def test_flip_kinds_happen_and_chained_repairs():
         assert status == STATUS_OK
         assert_same_adjacency(out, fresh(y, wphi))
         tri = out
-    assert_consistent(*tri.__dict__["_flip_state"], y)
+    assert_consistent(*tri.__dict__["_flip_state"][:2], y)
     # and back to the Delaunay triangulation in one repair
     out, status = _flipped_triangulation(tri, y, np.zeros(n))
     assert status == STATUS_OK
@@ -295,7 +308,7 @@ def test_random_small_cases_property(seed, n, logc):
         assert not ref.hidden.any()
         assert_same_adjacency(out, ref)
         if out is not prev:
-            assert_consistent(*out.__dict__["_flip_state"], y)
+            assert_consistent(*out.__dict__["_flip_state"][:2], y)
             a = power._power_diagram(y, None, CUBE, triangulation=out, wphi=w)
             b = power._power_diagram(y, None, CUBE, triangulation=ref, wphi=w)
             np.testing.assert_allclose(a.masses, b.masses, rtol=0, atol=1e-12)
@@ -334,12 +347,16 @@ def test_grid_ties_flip_exactly():
         for w2 in (np.zeros(n), 1e-3 * rng.uniform(-1, 1, n) / m**2, 0.1 * rng.uniform(-1, 1, n) / m**2):
             out, status = _flipped_triangulation(prev, g, w2)
             assert status == STATUS_OK
-            tet, nbr = out.__dict__["_flip_state"] if out is not prev else prev.__dict__["_flip_state"]
+            tet, nbr = (out if out is not prev else prev).__dict__["_flip_state"][:2]
             assert_consistent(tet, nbr, g)
             ref = fresh(g, w2)
             assert not ref.hidden.any()
             _same_diagram(g, w2, out, ref)
-            counts += flip_to_regular(*prev.__dict__["_flip_state"], g, w2 - w2.mean(), 10**6)[3]
+            counts += flip_to_regular(*prev.__dict__["_flip_state"][:2], g, w2 - w2.mean(), 10**6)[3]
+            if out is not prev:  # the patched adjacency is the one of the tetrahedra
+                ip, ind = lifting._simplex_adjacency(out.simplices, n)
+                np.testing.assert_array_equal(out.indptr, ip)
+                np.testing.assert_array_equal(out.indices, ind)
     # coplanar squares need the degenerate 2-2 (on the cube's faces) and 4-4 flips
     assert counts[N_22] > 0 and counts[N_44] > 0 and counts[N_23] > 0 and counts[N_32] > 0
 
@@ -359,11 +376,12 @@ def test_grid_on_a_multi_piece_domain_and_hidden_boundary_targets():
     # a target in the middle of a face of the grid hidden by its weight: no flip can drop it
     # (it is on the hull, inside no tetrahedron): a new hull, never a wrong triangulation
     face = int(np.argmin(np.sum((g - [0.5, 0.5, 0.1]) ** 2, axis=1)))
+    assert np.isclose(g[face, 2], g[:, 2].min())  # the middle of the bottom face
     w = np.zeros(n)
     w[face] = -0.05
-    assert fresh(g, w).hidden[face]
-    out, status = _flipped_triangulation(prev, g, w)
-    assert out is None and status in (STATUS_UNFLIPPABLE, STATUS_HIDDEN)
+    ref = fresh(g, w)
+    assert ref.hidden[face] and ref.hidden.sum() == 1
+    assert _flipped_triangulation(prev, g, w) == (None, STATUS_UNFLIPPABLE)
 
 
 # ------------------------------------------------------------------ the Newton solver
