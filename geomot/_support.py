@@ -193,7 +193,8 @@ def _check_polygon(geom, name):
         raise ValueError(f"{name} must be a Polygon or MultiPolygon (an area), got a "
                          f"{geom.geom_type} (zero area)")
     if not geom.is_valid:
-        raise ValueError(f"{name} is not a valid polygon: {explain_validity(geom)}")
+        zero = "has zero area and " if not geom.area > 0 else ""
+        raise ValueError(f"{name} {zero}is not a valid polygon: {explain_validity(geom)}")
     if not geom.area > 0:
         raise ValueError(f"{name} has zero area")
     return geom
