@@ -4,8 +4,17 @@ The discrete map ``T = grad u_h`` is constant (``y_i``) on each power cell, so i
 every facet.  Where the continuous map is continuous these jumps are of the order of the local
 target spacing and shrink like ``n^{-1/d}``; across the singular set ``Sigma`` they stay of the
 order of the hole / gap / notch of the target support.  :func:`singular_set` finds the facets of
-the second kind with a scale-aware criterion (see its Notes) and groups them into connected
-pieces ``Gamma_0, Gamma_1, ...``.
+the second kind and groups them into connected pieces ``Gamma_0, Gamma_1, ...``.  A pair of
+adjacent cells is singular when the segment ``[y_i, y_j]`` (the subdifferential of ``u_h`` on
+their shared facet) is not in the target support ``Lambda``; the criteria (see its Notes, one
+small class each, listed in :data:`CRITERIA`):
+
+* ``"support"`` -- ``Lambda`` is known (``support=shape``): the segment leaves it by more than
+  one local target spacing.  No threshold.
+* ``"emptiness"`` -- ``Lambda`` is not known: the segment crosses an empty ball of the targets
+  wider than a scale-aware threshold.
+* ``"restricted_delaunay"`` -- the combinatorial test (``(i, j)`` is not an edge of the Delaunay
+  triangulation of the targets restricted to ``Lambda``), for comparison.
 """
 
 from dataclasses import dataclass, field
@@ -504,30 +513,38 @@ class _SupportDepth(_Criterion):
     def scores(self, pairs, everything=False):
         """Depth / spacing of each pair (see :func:`support_depths`).
 
-        Two passes: probes one spacing apart bound the depth within half a spacing, which
-        decides most pairs (``depth > kappa`` for sure, or ``<= kappa`` for sure); only the
-        undecided ones (and all of them with ``everything``) are probed again a quarter spacing
-        apart.  Pairs that cannot reach the threshold are not probed (score: the end points').
+        ``everything``: every segment probed a quarter spacing apart.  Else two passes, which
+        decide ``depth > kappa`` as the quarter-spacing probes would (up to an eighth of a
+        spacing): probes ``S = max(ell, L / 8)`` apart bound the depth within ``S / 2``, which
+        settles most pairs (deeper than ``kappa`` for sure, or not); only the others are probed
+        again a quarter spacing apart.  Probes are placed only where the end-point bound
+        ``min(t L + d_i, (1 - t) L + d_j)`` lets the depth reach the tolerance, and pairs that
+        cannot reach it at all, or whose end points already do, are not probed (their score is
+        the end points' depth).
         """
-        kappa = self.threshold
         i, j = pairs[:, 0], pairs[:, 1]
         lmax = np.maximum(self.ell[i], self.ell[j])
         depth = np.maximum(self.target_depth[i], self.target_depth[j])  # the end points
         fine = tol.support_probe * lmax
-        bar = np.zeros(pairs.shape[0]) if everything else kappa * lmax - fine
         length = np.linalg.norm(self.y[j] - self.y[i], axis=1)
-        # dist(y_i + t (y_j - y_i), Lambda) <= min(t L + d_i, (1 - t) L + d_j) <= L/2 + max(d_i, d_j)
-        cand = np.flatnonzero((0.5 * length + depth > bar) & (length > 0))
-        if not everything:
-            coarse = 4.0 * fine
-            lower = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], coarse[cand],
-                                                        bar[cand] - coarse[cand]))
-            depth[cand] = lower
-            # between probes one coarse step apart the depth can exceed theirs by half a step
-            cand = cand[(lower <= kappa * lmax[cand]) & (lower + 0.5 * coarse[cand] > kappa * lmax[cand])]
+        if everything:
+            cand = np.flatnonzero(length > 0)
+            depth[cand] = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], fine[cand],
+                                                              np.full(cand.size, -np.inf)))
+            return depth / lmax
+        level = self.threshold * lmax
+        # the depth is at most min(t L + d_i, (1 - t) L + d_j) <= L / 2 + max(d_i, d_j)
+        cand = np.flatnonzero((0.5 * length + depth > level) & (depth <= level) & (length > 0))
+        coarse = np.maximum(4.0 * fine[cand], length[cand] / 8.0)
+        # a probe within S/2 of the deepest point has a bound above level - S/2 when depth > level
+        lower = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], coarse,
+                                                    level[cand] - 0.5 * coarse))
+        depth[cand] = lower
+        # between probes S apart the depth exceeds theirs by at most S / 2
+        cand = cand[(lower <= level[cand]) & (lower + 0.5 * coarse > level[cand])]
         if cand.size:
             depth[cand] = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], fine[cand],
-                                                              bar[cand] - fine[cand]))
+                                                              level[cand] - 0.5 * fine[cand]))
         return depth / lmax
 
     def _probe(self, pairs, length, step, bar):
@@ -667,19 +684,33 @@ def singular_set(res, *, support=None, criterion=None, threshold=None, k_neighbo
     (two targets of ``Lambda`` a few ``ell`` apart) leaves ``Lambda`` only where it cuts a
     concave part of the boundary: by ``L^2 / (8 R)`` at a smooth boundary of curvature radius
     ``R`` (a vanishing fraction of ``ell`` as ``n`` grows) and by at most ``L / 2`` at a
-    reflex corner.  Measured (iid targets): no pair farther than 3 cells from the known
-    ``Sigma`` has ``delta > 1`` on two half-disks, the annulus or cube -> two balls for
-    ``n = 10^3 ... 10^5``; across the gap of :func:`geomot.shapes.two_half_disks` (width 0.5)
-    ``delta`` is 2.8-4.2 at ``n = 10^3`` and 15-18 at ``3 * 10^4``, so the whole midline is
-    found from ``n = 10^3`` on.  On the rectangle -> dumbbell the criterion also finds, from
-    ``n ~ 10^4``, four short branches leaving the ends of the two midline segments: they are
-    real (their subdifferentials cover the wedges between the bar and the disks).  The depth
-    is measured on probe points a quarter spacing apart (2D: shapely's prepared
-    ``intersects_xy`` and ``distance``; 3D: the ray-parity test of
-    :meth:`geomot.Domain.contains` and exact point-triangle distances), only on the middle
-    part of the segments that can be that deep (``depth <= min(t L + d_i, (1-t) L + d_j)``):
-    at ``n = 10^5`` in 2D the whole criterion costs a fraction of one power diagram
-    (``benchmarks/bench_singular.py``).
+    reflex corner.  Across a gap of width ``w`` the depth is about ``w / 2``, i.e. ``w / (2
+    ell)`` spacings, which grows like ``n^{1/d}``: gaps wider than about 3 spacings are found
+    entirely (the emptiness threshold needs about 4 in 3D, 6 in 2D at ``n = 10^5``).
+
+    Measured (``benchmarks/bench_singular_convergence.py``, iid targets, table in
+    ``docs/singular_convergence.md``): on rectangle -> two half-disks (``n = 10^3 ... 10^5``)
+    and cube -> two balls (``10^3 ... 3 * 10^4``) the support and emptiness criteria select
+    the same pairs, every adjacent pair joining the two components and nothing else (across the
+    half-disks' gap ``delta >= 2.7`` at ``n = 10^3``, ``>= 15`` at ``3 * 10^4``); on disk ->
+    annulus the support criterion keeps a few more pairs around the centre (11 against 8 at
+    ``10^3``, 54 against 48 at ``10^5``: chords of the hole deeper than a spacing), both
+    shrinking to the centre like ``n^{-1/4}``; on rectangle -> dumbbell it finds, from ``n =
+    3000`` (the emptiness threshold from ``3 * 10^4``), four branches leaving the inner ends
+    of the two midline segments (0.15 long at ``3 * 10^4`` and ``10^5``: a Y at each end, whose
+    subdifferentials cover the wedges between the bar and the disks).  On ball -> bunny it
+    finds the creases between the ears and the back, at the neck, under the chin and the belly
+    (from ``n = 1500``) and at the tail (``n = 3 * 10^4``; :mod:`geomot.reproduce.fig6`).
+
+    The depth is measured on probe points (2D: shapely's prepared ``intersects_xy`` and
+    ``distance``; 3D: the ray-parity test of :meth:`geomot.Domain.contains` and exact
+    point-triangle distances to the nearest faces), only where the end-point bound ``depth <=
+    min(t L + d_i, (1-t) L + d_j)`` (``d`` the targets' own distances to ``Lambda``) lets it
+    reach the tolerance: first ``max(ell, L / 8)`` apart, which bounds the depth within half a
+    step and settles most pairs, then a quarter spacing apart for the undecided ones (a pair is
+    classified as with quarter-spacing probes, up to an eighth of a spacing; the scores of the
+    selected pairs are lower bounds).  Cost: at ``n = 10^5`` in 2D a fraction of one power
+    diagram (``benchmarks/bench_singular.py``); 3D, ball -> bunny at ``n = 3 * 10^4``: 1.6 s.
 
     **Emptiness criterion** (no support; ``criterion="emptiness"``).  Without ``Lambda``, a pair
     is singular when its segment crosses *empty target space*:
@@ -713,7 +744,7 @@ def singular_set(res, *, support=None, criterion=None, threshold=None, k_neighbo
     (width 0.5) the scores are 6-18 for ``n >= 1000`` (the threshold may miss the ends of the
     gap at ``n ~ 300``, where the gap is only ~4 spacings wide).  For grid samples regular
     scores are at most ``sqrt(2)``.  A gap narrower than about ``tau`` spacings (4 in 3D at
-    ``n ~ 10^4``) is missed: the support criterion resolves gaps of two spacings.
+    ``n ~ 10^4``) is missed: the support criterion resolves gaps of about 3 spacings.
 
     **Restricted Delaunay (combinatorial) criterion** (``criterion="restricted_delaunay"``).
     The test used with geogram's semi-discrete transport: a facet ``W_i | W_j`` is singular
@@ -722,19 +753,25 @@ def singular_set(res, *, support=None, criterion=None, threshold=None, k_neighbo
     adjacent pairs of :func:`geomot.power_diagram` at Voronoi heights on ``Lambda``).  It has
     no tolerance, but the transport's pairs are those of a *regular* triangulation (weights
     ``|y|^2 + 2 h``), which differs from the Delaunay one by many local flips, so every
-    flipped regular pair is reported: on two half-disks at ``n = 10^4`` it selects thousands of
-    isolated pairs all over the domain, besides the midline.  It also costs one more power
-    diagram, on ``Lambda``.
+    flipped regular pair is reported.  Measured at ``n = 10^4`` (same solves): 4955 pairs in
+    340 pieces on two half-disks (the support criterion: 154 in 1), 4729 on the annulus, 4126
+    on the dumbbell, 16892 on cube -> two balls; 93-96 % of the detected facets (2D) lie
+    farther than 3 cells from ``Sigma``.  It finds ``Sigma`` too (every pair joining the two
+    half-disks is in it) but buries it, and costs one more power diagram, on ``Lambda`` (17-25 s
+    in 3D at ``10^4``, against 0.45-1.2 s for the support criterion; 2.2 power diagrams in 2D
+    at ``10^5``).
 
     **Dihedral angle (AE-OT).**  The graph of ``u_h`` has facets with normals ``(y_i, -1)``;
     across the facet ``W_i | W_j`` they meet at the angle of :attr:`SingularSet.dihedral_angles`,
     which is ``~ |y_i - y_j|`` for targets near the origin.  AE-OT thresholds that angle on
-    the top two facets.  A fixed angle is not scale-aware (it changes with the units, the
-    origin and the local density of the targets) and mistakes the heavy tail of regular jumps
-    for ridges: the angle range that separates the singular pairs from the regular ones at one
-    ``n`` is empty at another, or for the same targets scaled by 2
-    (``benchmarks/bench_singular_convergence.py --compare`` measures all four criteria on the
-    same cases; the table is in ``docs/singular_convergence.md``).
+    the top two facets.  A fixed angle is not scale-aware: it changes with the units and the
+    origin of the targets (and the local density).  Measured: calibrated on two half-disks at
+    ``n = 10^3`` (largest regular angle 0.192 rad, smallest singular 0.371: threshold 0.282),
+    it selects at ``n = 10^4`` the same pairs as the support criterion on the four cases --
+    and none at all for the same transport with the targets scaled by 0.5 or moved by
+    ``(10, 0)`` (the cells do not change; the support and emptiness criteria give the same
+    154 pairs).  (``benchmarks/bench_singular_convergence.py --compare`` measures the four
+    criteria on the same solves; the table is in ``docs/singular_convergence.md``.)
 
     References
     ----------
