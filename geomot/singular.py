@@ -984,5 +984,6 @@ def _warn_if_nonconvex(y, ell, tau):
             f"singular_set found no singular pair, but the targets leave an empty ball of "
             f"diameter {float((2 * r[big] / lmax[big]).max()):.1f} x (local spacing) inside their "
             f"convex hull: the target support is not convex and the map may be discontinuous; "
-            f"lower threshold (now {tau:.3g}) if a singular set is expected", RuntimeWarning,
-            stacklevel=3)
+            f"lower threshold (now {tau:.3g}), or pass support= (the target shape), if a singular "
+            f"set is expected", RuntimeWarning,
+            stacklevel=4)  # user -> singular_set -> warn_if_empty -> here
