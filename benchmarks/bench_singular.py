@@ -6,7 +6,10 @@ that size.  This script solves rectangle [0,2]x[0,1] -> two half-disks (n/2 iid 
 then times, in the same run (best of ``--repeat``):
 
 * ``power_diagram(y, h, domain)`` (and with its facet geometry, which ``singular_set`` needs),
-* ``singular_set`` on a freshly built diagram (so the lazy facet geometry is paid for),
+* ``singular_set`` on a freshly built diagram (so the lazy facet geometry is paid for), with the
+  emptiness criterion (no support) and with the support criterion (``support=two_half_disks()``:
+  the detector's own cost, the diagram being given),
+* with ``--delaunay``, the restricted-Delaunay criterion (one more power diagram, on the support),
 * ``PiecewiseLinearMap(res, singular=s)`` construction and ``.sample(10^6)``,
 * ``PiecewiseLinearMap(res).sample(10^6)`` end to end (its own ``singular_set`` included),
 
@@ -16,7 +19,7 @@ positives on square -> disk at the same n.
 Usage::
 
     python benchmarks/bench_singular.py [--n 100000] [--samples 1000000] [--repeat 3] [--convex]
-                                        [--result res.npz]
+                                        [--delaunay] [--result res.npz]
 """
 
 import argparse
@@ -52,6 +55,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--convex", action="store_true", help="also check square -> disk")
+    ap.add_argument("--delaunay", action="store_true",
+                    help="also time the restricted-Delaunay criterion (slow: a second diagram)")
     ap.add_argument("--result", default=None,
                     help="load the solved result from this file if it exists, else save it there")
     a = ap.parse_args(argv)
@@ -81,6 +86,12 @@ def main(argv=None):
     t_pdf, _ = best(lambda: power_diagram(y, res.h, dom).facets(), a.repeat)
     t_sing, s = best(lambda pd: singular_set(pd), a.repeat,
                      setup=lambda: power_diagram(y, res.h, dom))
+    t_sup, ss = best(lambda pd: singular_set(pd, support=two), a.repeat,
+                     setup=lambda: power_diagram(y, res.h, dom))
+    t_rdt = None
+    if a.delaunay:
+        t_rdt, sr = best(lambda pd: singular_set(pd, support=two, criterion="restricted_delaunay"), 1,
+                         setup=lambda: power_diagram(y, res.h, dom))
     t_plm, g = best(lambda: PiecewiseLinearMap(res, singular=s), a.repeat)
     t_smp, x = best(lambda: g.sample(a.samples, seed=1), a.repeat)
     t_full, _ = best(lambda: PiecewiseLinearMap(res).sample(a.samples, seed=1), 1)
@@ -88,12 +99,20 @@ def main(argv=None):
     print(f"\nsingular set: {len(s)} pairs, {len(s.components)} component(s), "
           f"threshold {s.threshold:.2f}, midline length covered {s.component_measures.sum():.3f}, "
           f"max |x - 1| = {np.abs(s.segments[..., 0] - 1).max():.4f}")
+    print(f"support criterion: {len(ss)} pairs, {len(ss.components)} component(s), midline length "
+          f"covered {ss.component_measures.sum():.3f}, max |x - 1| = "
+          f"{np.abs(ss.segments[..., 0] - 1).max():.4f}")
+    if t_rdt is not None:
+        print(f"restricted Delaunay criterion: {len(sr)} pairs, {len(sr.components)} component(s), "
+              f"max |x - 1| = {np.abs(sr.segments[..., 0] - 1).max():.4f}")
     print(f"generation: {g.rejected.mean():.2%} simplices rejected; off-support fraction of "
           f"{a.samples} samples: {off_support_fraction(x, two):.2e}")
     rows = [
         ("power_diagram", t_pd),
         ("power_diagram + facets()", t_pdf),
         ("singular_set (fresh diagram)", t_sing),
+        ("singular_set(support=...) (fresh diagram)", t_sup),
+    ] + ([("singular_set(criterion='restricted_delaunay')", t_rdt)] if t_rdt is not None else []) + [
         ("PiecewiseLinearMap(res, singular=s)", t_plm),
         (f".sample({a.samples})", t_smp),
         ("construction + sample", t_plm + t_smp),

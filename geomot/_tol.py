@@ -31,6 +31,11 @@ class Tolerances:
     #: relative volume (|det| over the product of the edge lengths) below which a simplex or a
     #: ridge is flat
     flat: float = 1e-10
+    #: the singular set's support criterion: a segment [y_i, y_j] is singular when it leaves the
+    #: target support by more than this many local target spacings (max distance to the support)
+    support_depth: float = 1.0
+    #: ... probed at points this many local spacings apart (the depth is found to within half)
+    support_probe: float = 0.25
 
 
 tol = Tolerances()

@@ -232,9 +232,10 @@ class PiecewiseLinearMap:
         x = \\sum_k \\lambda_k(x)\\, c_{i_k},\\ \\sum_k \\lambda_k = 1 .
 
     With ``avoid_singular=True`` a simplex is *rejected* when one of its edges ``(i, j)`` is a
-    singular pair (:func:`geomot.singular_set`), or is not a pair of adjacent cells and its
-    targets' segment crosses empty target space by the same criterion (score above the singular
-    set's threshold): such a simplex straddles the singular set and would interpolate across the
+    singular pair (:func:`geomot.singular_set`), or is not a pair of adjacent cells and is
+    singular by the same criterion (:meth:`geomot.SingularSet.classify`: its targets' segment
+    crosses empty target space, or leaves the support when the singular set was found with
+    ``support=``): such a simplex straddles the singular set and would interpolate across the
     gap / hole.  ``g`` gives NaN rows there and :meth:`sample` redraws.
 
     Outside the convex hull of the centroids (a thin band along the domain boundary) ``g`` is the
@@ -348,7 +349,7 @@ class PiecewiseLinearMap:
                 from .singular import singular_set
 
                 singular = singular_set(res)
-            if not hasattr(singular, "pairs") or not hasattr(singular, "local_scale"):
+            if not hasattr(singular, "pairs") or not hasattr(singular, "classify"):
                 raise ValueError(f"singular must be a SingularSet, got {type(singular).__name__}")
             if np.asarray(singular.local_scale).shape[0] != self._y_all.shape[0]:
                 raise ValueError(
@@ -362,8 +363,6 @@ class PiecewiseLinearMap:
         self._rejected = rejected
 
     def _reject(self, diagram, singular):
-        from .singular import emptiness_scores
-
         n = self._y_all.shape[0]
         simp = self._cells[self._tri.simplices]  # global target indices
         d1 = simp.shape[1]
@@ -383,16 +382,9 @@ class PiecewiseLinearMap:
         nondual = ~np.isin(ukey, pair_key)
         if np.any(nondual):
             cand = ukey[nondual]
-            ci, cj = cand // n, cand % n
-            ell = np.asarray(singular.local_scale, dtype=np.float64)
-            tau = float(singular.threshold)
-            jump = np.linalg.norm(self._y_all[ci] - self._y_all[cj], axis=1)
-            probe = jump > tau * np.maximum(ell[ci], ell[cj])
             flag = np.zeros(ukey.size, dtype=bool)
-            if np.any(probe):
-                sc = emptiness_scores(self._y_all, np.column_stack([ci[probe], cj[probe]]), ell)
-                sub = np.flatnonzero(nondual)[probe]
-                flag[sub] = sc > tau
+            # the criterion that built the singular set (emptiness, support, ...), on these edges
+            flag[np.flatnonzero(nondual)] = singular.classify(np.column_stack([cand // n, cand % n]))
             bad |= flag[inv.ravel()]
         return bad.reshape(simp.shape[0], -1).any(axis=1)
 

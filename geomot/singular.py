@@ -4,13 +4,23 @@ The discrete map ``T = grad u_h`` is constant (``y_i``) on each power cell, so i
 every facet.  Where the continuous map is continuous these jumps are of the order of the local
 target spacing and shrink like ``n^{-1/d}``; across the singular set ``Sigma`` they stay of the
 order of the hole / gap / notch of the target support.  :func:`singular_set` finds the facets of
-the second kind with a scale-aware criterion (see its Notes) and groups them into connected
-pieces ``Gamma_0, Gamma_1, ...``.
+the second kind and groups them into connected pieces ``Gamma_0, Gamma_1, ...``.  A pair of
+adjacent cells is singular when the segment ``[y_i, y_j]`` (the subdifferential of ``u_h`` on
+their shared facet) is not in the target support ``Lambda``; the criteria (see its Notes, one
+small class each, listed in :data:`CRITERIA`):
+
+* ``"support"`` -- ``Lambda`` is known (``support=shape``): the segment leaves it by more than
+  one local target spacing.  No threshold.
+* ``"emptiness"`` -- ``Lambda`` is not known: the segment crosses an empty ball of the targets
+  wider than a scale-aware threshold.
+* ``"restricted_delaunay"`` -- the combinatorial test (``(i, j)`` is not an edge of the Delaunay
+  triangulation of the targets restricted to ``Lambda``), for comparison.
 """
 
 from dataclasses import dataclass, field
 from functools import cached_property
 import numbers
+from typing import ClassVar
 import warnings
 
 import numpy as np
@@ -18,17 +28,16 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ._tol import scale_of
+from ._tol import scale_of, tol
 from ._validate import as_points, as_positive_float, as_positive_int, as_vector, readonly
 
-__all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "default_threshold"]
+__all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "support_depths",
+           "default_threshold", "CRITERIA"]
 
 #: default neighbourhood size for the local target spacing
 DEFAULT_NEIGHBORS = 16
-#: default number of probe points on each segment [y_i, y_j]
+#: default number of probe points on each segment [y_i, y_j] (emptiness criterion)
 DEFAULT_PROBES = 9
-
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,9 +52,18 @@ class SingularSet:
     jumps : (k,) float64
         ``|y_i - y_j|`` for each pair.
     scores : (k,) float64
-        The scale-aware score of each pair (> ``threshold``); see :func:`singular_set`.
+        The score of each pair under :attr:`criterion` (see :func:`singular_set`):
+        ``"emptiness"``: the empty-ball score (> ``threshold``); ``"support"``: how far the
+        segment ``[y_i, y_j]`` leaves the support, in local spacings (> ``threshold``);
+        ``"restricted_delaunay"``: the jump ratio ``|y_i - y_j| / max(ell_i, ell_j)`` (for
+        ordering only).
     threshold : float
-        The threshold the scores were compared with.
+        What the scores were compared with: the emptiness threshold ``tau``, the support
+        criterion's fixed depth tolerance (``geomot._tol.tol.support_depth``, 1 local
+        spacing), or NaN (restricted Delaunay: no threshold).
+    criterion : str
+        Which criterion selected the pairs: ``"emptiness"`` (no support given),
+        ``"support"`` or ``"restricted_delaunay"``.
     segments : (k', 2, d) float64
         2D: the pieces of the shared facets of ``pairs`` in source space (a facet cut by a
         hole of the domain can have several pieces).  Empty ``(0, 2, d)`` in 3D.
@@ -92,14 +110,40 @@ class SingularSet:
     facet_measures: np.ndarray
     y: np.ndarray
     local_scale: np.ndarray
+    criterion: str = "emptiness"
     _adjacency: object = field(default=None, repr=False, compare=False)
+    _rule: object = field(default=None, repr=False, compare=False)
 
     def __len__(self):
         return int(self.pairs.shape[0])
 
     def __repr__(self):
         return (f"SingularSet(dim={self.dim}, pairs={len(self)}, components={len(self.components)}, "
-                f"threshold={self.threshold:.3g})")
+                f"criterion={self.criterion!r}, threshold={self.threshold:.3g})")
+
+    def classify(self, pairs):
+        """Whether target pairs are singular by the criterion that built this set.
+
+        Parameters
+        ----------
+        pairs : (m, 2) array_like of int
+            Any pairs of target indices (adjacent cells or not, e.g. the edges of a
+            triangulation of the cell centroids, as :class:`geomot.PiecewiseLinearMap` asks).
+
+        Returns
+        -------
+        (m,) bool
+            For the adjacent pairs of the diagram, ``True`` exactly for :attr:`pairs`.
+        """
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        n = self.y.shape[0]
+        if pairs.size and (pairs.min() < 0 or pairs.max() >= n):
+            raise ValueError(f"pairs must be target indices in [0, {n}), got values in "
+                             f"[{pairs.min()}, {pairs.max()}]")
+        rule = self._rule
+        if rule is None:  # a set built by hand: the emptiness test at its threshold
+            rule = _Emptiness(self.y, self.local_scale, cKDTree(self.y), self.threshold, DEFAULT_PROBES)
+        return rule.evaluate(pairs)[0]
 
     @property
     def dim(self):
@@ -411,8 +455,249 @@ def _emptiness_scores(y, pairs, ell, n_probe, tree):
     return 2.0 * depth / np.maximum(ell[pairs[:, 0]], ell[pairs[:, 1]])
 
 
-def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBES,
-                 merge_distance=None):
+def support_depths(y, pairs, ell, support):
+    r"""How far each segment ``[y_i, y_j]`` leaves the target support, in local spacings.
+
+    Parameters
+    ----------
+    y : (n, d) float64
+        Targets (``d`` = 2 or 3).
+    pairs : (m, 2) int
+        Index pairs.
+    ell : (n,) float64
+        Local spacing of the targets (:func:`local_spacing`).
+    support : shapely.Polygon, shapely.MultiPolygon, trimesh.Trimesh or geomot.Domain
+        The target support ``Lambda`` (a watertight mesh in 3D).
+
+    Returns
+    -------
+    (m,) float64
+        .. math::
+
+            \delta_{ij} = \frac{\max_{t \in [0, 1]} \operatorname{dist}\big(y_i + t (y_j - y_i),
+                          \Lambda\big)}{\max(\ell_i, \ell_j)} ,
+
+        probed at points at most ``tol.support_probe * max(ell_i, ell_j)`` apart (a quarter
+        spacing), so it is exact at the end points and at most an eighth of a spacing too low
+        elsewhere.  0 for a segment inside the support.
+
+    Example
+    -------
+    >>> import numpy as np, shapely
+    >>> two = shapely.box(0, 0, 1, 1).union(shapely.box(3, 0, 4, 1))   # a gap of width 2
+    >>> y = np.array([[0.5, 0.5], [3.5, 0.5], [0.2, 0.5]])
+    >>> support_depths(y, np.array([[0, 1], [0, 2]]), np.full(3, 0.5), two).round(6).tolist()
+    [2.0, 0.0]
+    """
+    from ._support import as_support
+
+    y = np.asarray(y, dtype=np.float64)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    ell = np.asarray(ell, dtype=np.float64)
+    sup = as_support(support, y.shape[1])
+    return _SupportDepth(y, ell, sup, sup.distance(y), tol.support_depth).scores(pairs, everything=True)
+
+
+# ----------------------------------------------------------------------------- criteria
+# One small class per criterion behind singular_set; each answers, for any target pairs,
+# ``evaluate(pairs) -> (singular (m,) bool, scores (m,))`` and builds itself from the keywords
+# that apply to it (``create``), rejecting the others.
+class _Criterion:
+    name: ClassVar[str] = ""
+    needs_support: ClassVar[bool] = False
+
+    def evaluate(self, pairs):
+        raise NotImplementedError
+
+    def warn_if_empty(self):
+        """Called when nothing was selected (a hook for the emptiness criterion's warning)."""
+
+
+@dataclass(frozen=True, eq=False)
+class _Emptiness(_Criterion):
+    """Segments that cross an empty ball of the targets wider than ``tau`` local spacings."""
+
+    name: ClassVar[str] = "emptiness"
+    y: np.ndarray
+    ell: np.ndarray
+    tree: object
+    threshold: float
+    n_probe: int
+
+    @classmethod
+    def create(cls, y, ell, tree, support, threshold, n_probe):
+        if support is not None:
+            raise ValueError("support is not used by criterion='emptiness' (it ignores the "
+                             "target shape); use criterion='support' or leave criterion unset")
+        n, d = y.shape
+        tau = default_threshold(n, d) if threshold is None else as_positive_float(threshold, "threshold")
+        n_probe = DEFAULT_PROBES if n_probe is None else as_positive_int(n_probe, "n_probe")
+        return cls(y, ell, tree, tau, n_probe)
+
+    def evaluate(self, pairs):
+        tau = self.threshold
+        lmax = np.maximum(self.ell[pairs[:, 0]], self.ell[pairs[:, 1]])
+        jumps = np.linalg.norm(self.y[pairs[:, 0]] - self.y[pairs[:, 1]], axis=1)
+        # the score is at most the jump ratio: probe only the pairs that pass the jump test
+        cand = np.flatnonzero(jumps > tau * lmax)
+        sc = np.zeros(pairs.shape[0])
+        if cand.size:  # validated input: the private kernel (the public one re-checks everything)
+            sc[cand] = _emptiness_scores(self.y, pairs[cand], self.ell, self.n_probe, self.tree)
+        return sc > tau, sc
+
+    def warn_if_empty(self):
+        _warn_if_nonconvex(self.y, self.ell, self.threshold)
+
+
+def _no_emptiness_keywords(name, threshold, n_probe):
+    for key, val in (("threshold", threshold), ("n_probe", n_probe)):
+        if val is not None:
+            raise ValueError(f"{key} applies to criterion='emptiness' only; criterion={name!r} "
+                             f"has no {key} to tune")
+
+
+def _check_targets_in_support(sup, y, ell):
+    """Target distances to the support; ValueError when most targets lie outside it."""
+    dist = sup.distance(y)
+    out = dist > tol.support_depth * ell
+    k = int(np.count_nonzero(out))
+    if 2 * k > y.shape[0]:
+        raise ValueError(
+            f"support: {k} of {y.shape[0]} targets lie outside it (farther than one local spacing): "
+            f"support must be the shape the targets were drawn from, in the same units and place "
+            f"(it is {sup.kind} with bounds {_bounds_text(sup)}; the targets span {_bounds_text(y)})")
+    if k:
+        warnings.warn(
+            f"singular_set: {k} of {y.shape[0]} targets lie outside the support (farther than one "
+            f"local spacing); the segments from them count as leaving the support", RuntimeWarning,
+            stacklevel=4)
+    return dist
+
+
+def _bounds_text(obj):
+    if isinstance(obj, np.ndarray):
+        lo, hi = obj.min(axis=0), obj.max(axis=0)
+    else:
+        b = obj.domain().bounds if obj.dim == 3 else np.asarray(obj.geom.bounds).reshape(2, 2)
+        lo, hi = b[0], b[1]
+    return "[" + ", ".join(f"{a:.3g}..{b:.3g}" for a, b in zip(lo, hi)) + "]"
+
+
+@dataclass(frozen=True, eq=False)
+class _SupportDepth(_Criterion):
+    """Segments that leave the known support by more than ``threshold`` local spacings."""
+
+    name: ClassVar[str] = "support"
+    needs_support: ClassVar[bool] = True
+    y: np.ndarray
+    ell: np.ndarray
+    support: object  # geomot._support.TargetSupport
+    target_depth: np.ndarray  # (n,) dist(y_i, support)
+    threshold: float
+
+    @classmethod
+    def create(cls, y, ell, tree, support, threshold, n_probe):
+        _no_emptiness_keywords(cls.name, threshold, n_probe)
+        return cls(y, ell, support, _check_targets_in_support(support, y, ell), tol.support_depth)
+
+    def scores(self, pairs, everything=False):
+        """Depth / spacing of each pair (see :func:`support_depths`).
+
+        ``everything``: every segment probed a quarter spacing apart.  Else two passes, which
+        decide ``depth > kappa`` as the quarter-spacing probes would (up to an eighth of a
+        spacing): probes ``S = max(ell, L / 8)`` apart bound the depth within ``S / 2``, which
+        settles most pairs (deeper than ``kappa`` for sure, or not); only the others are probed
+        again a quarter spacing apart.  Probes are placed only where the end-point bound
+        ``min(t L + d_i, (1 - t) L + d_j)`` lets the depth reach the tolerance, and pairs that
+        cannot reach it at all, or whose end points already do, are not probed (their score is
+        the end points' depth).
+        """
+        i, j = pairs[:, 0], pairs[:, 1]
+        lmax = np.maximum(self.ell[i], self.ell[j])
+        depth = np.maximum(self.target_depth[i], self.target_depth[j])  # the end points
+        fine = tol.support_probe * lmax
+        length = np.linalg.norm(self.y[j] - self.y[i], axis=1)
+        if everything:
+            cand = np.flatnonzero(length > 0)
+            depth[cand] = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], fine[cand],
+                                                              np.full(cand.size, -np.inf)))
+            return depth / lmax
+        level = self.threshold * lmax
+        # the depth is at most min(t L + d_i, (1 - t) L + d_j) <= L / 2 + max(d_i, d_j)
+        cand = np.flatnonzero((0.5 * length + depth > level) & (depth <= level) & (length > 0))
+        coarse = np.maximum(4.0 * fine[cand], length[cand] / 8.0)
+        # a probe within S/2 of the deepest point has a bound above level - S/2 when depth > level
+        lower = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], coarse,
+                                                    level[cand] - 0.5 * coarse))
+        depth[cand] = lower
+        # between probes S apart the depth exceeds theirs by at most S / 2
+        cand = cand[(lower <= level[cand]) & (lower + 0.5 * coarse > level[cand])]
+        if cand.size:
+            depth[cand] = np.maximum(depth[cand], self._probe(pairs[cand], length[cand], fine[cand],
+                                                              level[cand] - 0.5 * fine[cand]))
+        return depth / lmax
+
+    def _probe(self, pairs, length, step, bar):
+        """Max distance to the support over points ``step`` apart on each segment, where the
+        end-point bound exceeds ``bar`` (elsewhere the segment cannot be that deep)."""
+        y = self.y
+        i, j = pairs[:, 0], pairs[:, 1]
+        di, dj = self.target_depth[i], self.target_depth[j]
+        m = np.maximum(np.ceil(length / step).astype(np.int64), 1)
+        owner = np.repeat(np.arange(pairs.shape[0]), m + 1)
+        first = np.repeat(np.cumsum(m + 1) - (m + 1), m + 1)
+        t = (np.arange(owner.size) - first) / m[owner]
+        bound = np.minimum(t * length[owner] + di[owner], (1.0 - t) * length[owner] + dj[owner])
+        keep = bound > bar[owner]
+        owner, t = owner[keep], t[keep]
+        probes = y[i[owner]] + t[:, None] * (y[j[owner]] - y[i[owner]])
+        out = np.zeros(pairs.shape[0])
+        np.maximum.at(out, owner, self.support.distance(probes))
+        return out
+
+    def evaluate(self, pairs):
+        sc = self.scores(pairs)
+        return sc > self.threshold, sc
+
+
+@dataclass(frozen=True, eq=False)
+class _RestrictedDelaunay(_Criterion):
+    """Pairs that are not edges of the Delaunay triangulation of the targets restricted to
+    the support (the combinatorial test; see :func:`singular_set`)."""
+
+    name: ClassVar[str] = "restricted_delaunay"
+    needs_support: ClassVar[bool] = True
+    y: np.ndarray
+    ell: np.ndarray
+    edge_keys: np.ndarray  # sorted i * n + j (i < j) of the restricted Delaunay edges
+    threshold: float = float("nan")
+
+    @classmethod
+    def create(cls, y, ell, tree, support, threshold, n_probe):
+        from .power import power_diagram
+
+        _no_emptiness_keywords(cls.name, threshold, n_probe)
+        _check_targets_in_support(support, y, ell)
+        # the restricted Voronoi diagram: Voronoi heights h = -|y|^2 / 2, clipped to the
+        # support; its adjacent pairs are the restricted Delaunay edges
+        rvd = power_diagram(y, -0.5 * np.einsum("ij,ij->i", y, y), support.domain())
+        e = np.asarray(rvd.pairs, dtype=np.int64).reshape(-1, 2)
+        return cls(y, ell, np.unique(np.minimum(e[:, 0], e[:, 1]) * y.shape[0] + np.maximum(e[:, 0], e[:, 1])))
+
+    def evaluate(self, pairs):
+        n = self.y.shape[0]
+        key = np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1])
+        lmax = np.maximum(self.ell[pairs[:, 0]], self.ell[pairs[:, 1]])
+        jumps = np.linalg.norm(self.y[pairs[:, 0]] - self.y[pairs[:, 1]], axis=1)
+        return ~np.isin(key, self.edge_keys), jumps / lmax
+
+
+#: the criteria of :func:`singular_set`, by name
+CRITERIA = {c.name: c for c in (_Emptiness, _SupportDepth, _RestrictedDelaunay)}
+
+
+def singular_set(res, *, support=None, criterion=None, threshold=None, k_neighbors=None,
+                 n_probe=None, merge_distance=None):
     """Detect the singular set of a semi-discrete optimal transport map.
 
     Parameters
@@ -420,14 +705,22 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     res : OTResult or PowerDiagram
         An exact solve (``res.diagram`` is used; a ``PowerDiagram`` is accepted directly).
         A result with ``converged == False`` gives a ``RuntimeWarning``.
+    support : shapely.Polygon, shapely.MultiPolygon, trimesh.Trimesh or geomot.Domain, optional
+        The target support ``Lambda``, when it is known (the shape the targets were drawn
+        from, e.g. :func:`geomot.shapes.two_half_disks` or :func:`geomot.shapes.bunny`): a
+        polygon in 2D, a watertight mesh in 3D.  Selects ``criterion="support"``: no threshold.
+    criterion : {"emptiness", "support", "restricted_delaunay"}, optional
+        Default ``"support"`` when ``support`` is given, else ``"emptiness"``.
+        ``"restricted_delaunay"`` (needs ``support``) is the combinatorial test, for comparison.
     threshold : float, optional
-        Threshold ``tau`` on the score: a pair is singular when the segment between its targets
-        crosses an empty ball of diameter ``> tau * ell``.  Default
-        :func:`default_threshold` ``(n, d)`` (2D: 4.58 at ``n = 300``, 6.51 at ``10^5``).
+        ``criterion="emptiness"`` only: threshold ``tau`` on the score: a pair is singular
+        when the segment between its targets crosses an empty ball of diameter
+        ``> tau * ell``.  Default :func:`default_threshold` ``(n, d)`` (2D: 4.58 at
+        ``n = 300``, 6.51 at ``10^5``).
     k_neighbors : int, optional
         Neighbourhood size for the local spacing ``ell`` (:func:`local_spacing`, default 16).
-    n_probe : int
-        Probe points per segment (default 9).
+    n_probe : int, optional
+        ``criterion="emptiness"`` only: probe points per segment (default 9).
     merge_distance : float, optional
         Two singular facets belong to the same component when they touch, or when vertices of
         theirs are closer than ``merge_distance`` (source units).  Default ``1.5 (|Omega| /
@@ -437,27 +730,80 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     Returns
     -------
     SingularSet
+        With :attr:`SingularSet.criterion` naming the criterion used.
 
     Raises
     ------
     ValueError
-        If ``res`` has no exact power diagram, has fewer than ``2 k_neighbors`` targets,
-        or a keyword is invalid.
+        If ``res`` has no exact power diagram, has fewer than ``2 k_neighbors`` targets, or a
+        keyword is invalid or does not apply to the criterion (``threshold``, ``n_probe``
+        with a support criterion; ``support`` with ``"emptiness"``); if ``support`` has the
+        wrong dimension, is empty, invalid (a self-intersecting polygon, zero area), open (a
+        mesh that is not watertight) or of another type; if most targets lie outside it.
 
     Warns
     -----
     RuntimeWarning
-        If the solve did not converge, or if no singular pair was found although the targets
-        leave an empty region inside their convex hull much larger than their spacing (a
-        non-convex target: lower ``threshold`` if a singular set is expected).
+        If the solve did not converge; if some targets lie outside ``support``; with the
+        emptiness criterion, if no singular pair was found although the targets leave an
+        empty region inside their convex hull much larger than their spacing (a non-convex
+        target: lower ``threshold``, or pass ``support``, if a singular set is expected).
 
     Notes
     -----
-    **Criterion.**  For adjacent cells ``W_i, W_j`` the subdifferential of ``u_h`` at a point of
-    their shared facet is the segment ``[y_i, y_j]``.  At a regular point of the continuous map
-    this segment shrinks to a point as ``n -> infinity``; at a singular point it converges to a
-    set that crosses the part of ``conv(Lambda)`` missing from the target support ``Lambda``
-    (THEORY.md).  So a pair is singular when its segment crosses *empty target space*:
+    For adjacent cells ``W_i, W_j`` the subdifferential of ``u_h`` at a point of their shared
+    facet is the segment ``[y_i, y_j]``.  At a regular point of the continuous map this segment
+    shrinks to a point as ``n -> infinity``; at a singular point it converges to a set that is
+    not contained in the target support ``Lambda`` (it crosses the part of ``conv(Lambda)``
+    missing from ``Lambda``, THEORY.md): ``x`` is singular exactly when
+    ``partial u(x) ⊄ Lambda``.  The criteria below are discrete versions of that statement.
+
+    **Support criterion** (``support`` given; ``criterion="support"``).  With ``Lambda`` known
+    the statement can be tested directly: a pair is singular when its segment leaves the
+    support by more than one local target spacing,
+
+    .. math::
+
+        \\delta_{ij} = \\frac{\\max_{t \\in [0,1]} \\operatorname{dist}\\big(y_i + t (y_j - y_i),
+                       \\Lambda\\big)}{\\max(\\ell_i, \\ell_j)} > \\kappa = 1
+
+    (:func:`support_depths`; ``kappa`` is ``geomot._tol.tol.support_depth``, not a keyword).
+    The tolerance is tied to the sampling, not tuned: the targets sample ``Lambda`` at spacing
+    ``ell`` and the discrete map places ``T(x)`` only to within about one ``ell``, so a
+    departure from ``Lambda`` smaller than one spacing is not resolved.  A *regular* pair
+    (two targets of ``Lambda`` a few ``ell`` apart) leaves ``Lambda`` only where it cuts a
+    concave part of the boundary: by ``L^2 / (8 R)`` at a smooth boundary of curvature radius
+    ``R`` (a vanishing fraction of ``ell`` as ``n`` grows) and by at most ``L / 2`` at a
+    reflex corner.  Across a gap of width ``w`` the depth is about ``w / 2``, i.e. ``w / (2
+    ell)`` spacings, which grows like ``n^{1/d}``: gaps wider than about 3 spacings are found
+    entirely (the emptiness threshold needs about 4 in 3D, 6 in 2D at ``n = 10^5``).
+
+    Measured (``benchmarks/bench_singular_convergence.py``, iid targets, table in
+    ``docs/singular_convergence.md``): on rectangle -> two half-disks (``n = 10^3 ... 10^5``)
+    and cube -> two balls (``10^3 ... 3 * 10^4``) the support and emptiness criteria select
+    the same pairs, every adjacent pair joining the two components and nothing else (across the
+    half-disks' gap ``delta >= 2.7`` at ``n = 10^3``, ``>= 15`` at ``3 * 10^4``); on disk ->
+    annulus the support criterion keeps a few more pairs around the centre (11 against 8 at
+    ``10^3``, 54 against 48 at ``10^5``: chords of the hole deeper than a spacing), both
+    shrinking to the centre like ``n^{-1/4}``; on rectangle -> dumbbell it finds, from ``n =
+    3000`` (the emptiness threshold from ``3 * 10^4``), four branches leaving the inner ends
+    of the two midline segments (0.15 long at ``3 * 10^4`` and ``10^5``: a Y at each end, whose
+    subdifferentials cover the wedges between the bar and the disks).  On ball -> bunny it
+    finds the creases between the ears and the back, at the neck, under the chin and the belly
+    (from ``n = 1500``) and at the tail (``n = 3 * 10^4``; :mod:`geomot.reproduce.fig6`).
+
+    The depth is measured on probe points (2D: shapely's prepared ``intersects_xy`` and
+    ``distance``; 3D: the ray-parity test of :meth:`geomot.Domain.contains` and exact
+    point-triangle distances to the nearest faces), only where the end-point bound ``depth <=
+    min(t L + d_i, (1-t) L + d_j)`` (``d`` the targets' own distances to ``Lambda``) lets it
+    reach the tolerance: first ``max(ell, L / 8)`` apart, which bounds the depth within half a
+    step and settles most pairs, then a quarter spacing apart for the undecided ones (a pair is
+    classified as with quarter-spacing probes, up to an eighth of a spacing; the scores of the
+    selected pairs are lower bounds).  Cost: at ``n = 10^5`` in 2D a fraction of one power
+    diagram (``benchmarks/bench_singular.py``); 3D, ball -> bunny at ``n = 3 * 10^4``: 1.6 s.
+
+    **Emptiness criterion** (no support; ``criterion="emptiness"``).  Without ``Lambda``, a pair
+    is singular when its segment crosses *empty target space*:
 
     .. math::
 
@@ -472,45 +818,73 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     implies the jump test ``|y_i - y_j| > tau * ell``, and only pairs passing that test are probed
     (the cost is two k-NN queries on the targets plus a few probes per candidate pair).
 
-    **Why it is scale-aware.**  Both ``ell`` and the empty-ball diameter are measured on the
-    targets themselves, near ``y_i`` and ``y_j``: the score is invariant under translation,
-    rotation and scaling of the targets, follows a non-uniform target density, and does not
-    depend on the transport.  With iid samples the *jumps* of regular pairs have a heavy tail
-    (several ``ell``), but a segment inside the support only crosses the empty balls of the
-    sample, whose largest diameter grows like ``sqrt(log n)`` spacings (extreme values); across a
-    gap of width ``w`` the score is about ``w / ell``, which grows like ``n^{1/d}``.  Hence the
-    default ``tau(n, d) = 1.7 D_d(n)``, a multiple of the expected largest empty-ball diameter
-    (:func:`default_threshold`).  Measured in 2D with iid targets (convex supports: square,
-    disk, ellipse; about 40 samples): the largest regular score was 2.5-3.3 at ``n = 300``
-    (``tau = 4.58``), 2.9-4.05 for ``n = 500 ... 1000`` (``tau = 4.78 ... 5.04``), 3.6-4.3 at
-    ``n = 5000`` (``tau = 5.5``), 4.4 at ``n = 10^4`` and ``3 * 10^4`` (``tau = 5.8, 6.2``);
-    3D (ball): 2.5-2.8 for ``n = 500 ... 1500`` (``tau = 3.9 ... 4.1``).  Across the gap of
-    :func:`geomot.shapes.two_half_disks` (width 0.5) the scores are 6-18 for ``n >= 1000``
-    (the threshold may miss the ends of the gap at ``n ~ 300``, where the gap is only ~4
-    spacings wide).  For grid samples regular scores are at most ``sqrt(2)``.
+    Both ``ell`` and the empty-ball diameter are measured on the targets themselves, near
+    ``y_i`` and ``y_j``: the score is invariant under translation, rotation and scaling of the
+    targets, follows a non-uniform target density, and does not depend on the transport.  With
+    iid samples the *jumps* of regular pairs have a heavy tail (several ``ell``), but a segment
+    inside the support only crosses the empty balls of the sample, whose largest diameter grows
+    like ``sqrt(log n)`` spacings (extreme values); across a gap of width ``w`` the score is
+    about ``w / ell``, which grows like ``n^{1/d}``.  Hence the default ``tau(n, d) = 1.7
+    D_d(n)``, a multiple of the expected largest empty-ball diameter (:func:`default_threshold`).
+    Measured in 2D with iid targets (convex supports: square, disk, ellipse; about 40 samples):
+    the largest regular score was 2.5-3.3 at ``n = 300`` (``tau = 4.58``), 2.9-4.05 for ``n =
+    500 ... 1000`` (``tau = 4.78 ... 5.04``), 3.6-4.3 at ``n = 5000`` (``tau = 5.5``), 4.4 at
+    ``n = 10^4`` and ``3 * 10^4`` (``tau = 5.8, 6.2``); 3D (ball): 2.5-2.8 for ``n = 500 ...
+    1500`` (``tau = 3.9 ... 4.1``).  Across the gap of :func:`geomot.shapes.two_half_disks`
+    (width 0.5) the scores are 6-18 for ``n >= 1000`` (the threshold may miss the ends of the
+    gap at ``n ~ 300``, where the gap is only ~4 spacings wide).  For grid samples regular
+    scores are at most ``sqrt(2)``.  A gap narrower than about ``tau`` spacings (4 in 3D at
+    ``n ~ 10^4``) is missed: the support criterion resolves gaps of about 3 spacings.
 
-    **Dihedral angle.**  The graph of ``u_h`` has facets with normals ``(y_i, -1)``; across the
-    facet ``W_i | W_j`` they meet at the angle of :attr:`SingularSet.dihedral_angles`, which is
-    ``~ |y_i - y_j|`` for targets near the origin.  Thresholding it (or ``|y_i - y_j|``) against a
-    fixed number, or a multiple of a global spacing, is not scale-aware (it changes with the
-    units, the origin and the local density of the targets) and mistakes the heavy tail of
-    regular jumps for ridges; the criterion above normalises by the local spacing and requires the
-    ridge to bridge empty target space.
+    **Restricted Delaunay (combinatorial) criterion** (``criterion="restricted_delaunay"``).
+    The test used with geogram's semi-discrete transport: a facet ``W_i | W_j`` is singular
+    when ``(i, j)`` is not an edge of the Delaunay triangulation of the targets restricted to
+    ``Lambda`` (the dual of their Voronoi diagram clipped to ``Lambda``, computed here as the
+    adjacent pairs of :func:`geomot.power_diagram` at Voronoi heights on ``Lambda``).  It has
+    no tolerance, but the transport's pairs are those of a *regular* triangulation (weights
+    ``|y|^2 + 2 h``), which differs from the Delaunay one by many local flips, so every
+    flipped regular pair is reported.  Measured at ``n = 10^4`` (same solves): 4955 pairs in
+    340 pieces on two half-disks (the support criterion: 154 in 1), 4729 on the annulus, 4126
+    on the dumbbell, 16892 on cube -> two balls; 93-96 % of the detected facets (2D) lie
+    farther than 3 cells from ``Sigma``.  It finds ``Sigma`` too (every pair joining the two
+    half-disks is in it) but buries it, and costs one more power diagram, on ``Lambda`` (17-25 s
+    in 3D at ``10^4``, against 0.45-1.2 s for the support criterion; 2.2 power diagrams in 2D
+    at ``10^5``).
+
+    **Dihedral angle (AE-OT).**  The graph of ``u_h`` has facets with normals ``(y_i, -1)``;
+    across the facet ``W_i | W_j`` they meet at the angle of :attr:`SingularSet.dihedral_angles`,
+    which is ``~ |y_i - y_j|`` for targets near the origin.  AE-OT thresholds that angle on
+    the top two facets.  A fixed angle is not scale-aware: it changes with the units and the
+    origin of the targets (and the local density).  Measured: calibrated on two half-disks at
+    ``n = 10^3`` (largest regular angle 0.192 rad, smallest singular 0.371: threshold 0.282),
+    it selects at ``n = 10^4`` the same pairs as the support criterion on the four cases --
+    and none at all for the same transport with the targets scaled by 0.5 or moved by
+    ``(10, 0)`` (the cells do not change; the support and emptiness criteria give the same
+    154 pairs).  (``benchmarks/bench_singular_convergence.py --compare`` measures the four
+    criteria on the same solves; the table is in ``docs/singular_convergence.md``.)
 
     References
     ----------
     N. Lei, Y. Guo, D. An, X. Qi, Z. Luo, S.-T. Yau, X. Gu, *Mode Collapse and Regularity of
     Optimal Transportation Maps*, arXiv:1902.02934 (2019).
     L. A. Caffarelli, *The regularity of mappings with a convex potential*, JAMS 5 (1992).
+    D. An, Y. Guo, N. Lei, Z. Luo, S.-T. Yau, X. Gu, *AE-OT: a new generative model based on
+    extended semi-discrete optimal transport*, ICLR 2020.
+    B. Lévy, *A numerical algorithm for L2 semi-discrete optimal transport in 3D*, ESAIM M2AN
+    49 (2015) (geogram).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import geomot
     >>> dom = geomot.Domain.box([0, 0], [2, 1])
-    >>> y = geomot.shapes.sample(geomot.shapes.two_half_disks(), 1000, seed=1)
-    >>> s = geomot.singular_set(geomot.solve_ot(dom, y, tol=1e-6))
+    >>> two = geomot.shapes.two_half_disks()
+    >>> res = geomot.solve_ot(dom, geomot.shapes.sample(two, 1000, seed=1), tol=1e-6)
+    >>> s = geomot.singular_set(res)
     >>> bool(abs(s.segments[..., 0] - 1.0).max() < 0.1)   # the midline x = 1
     True
+    >>> t = geomot.singular_set(res, support=two)          # the target shape is known
+    >>> t.criterion, bool(abs(t.segments[..., 0] - 1.0).max() < 0.1)
+    ('support', True)
     """
     diagram = _diagram_of(res)
     if getattr(res, "converged", True) is False:
@@ -521,13 +895,22 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     if y.ndim != 2 or y.shape[1] not in (2, 3):
         raise ValueError(f"res targets must be (n, 2) or (n, 3), got shape {y.shape}")
     n, d = y.shape
+    if criterion is None:
+        criterion = "emptiness" if support is None else "support"
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {sorted(CRITERIA)}, got {criterion!r}")
+    kind = CRITERIA[criterion]
+    if kind.needs_support and support is None:
+        raise ValueError(f"criterion={criterion!r} needs support= (the target shape)")
     if k_neighbors is None:
         k_neighbors = DEFAULT_NEIGHBORS
     k_neighbors = as_positive_int(k_neighbors, "k_neighbors", minimum=2)
-    n_probe = as_positive_int(n_probe, "n_probe")
     if merge_distance is not None:
         merge_distance = as_positive_float(merge_distance, "merge_distance", allow_zero=True)
-    tau = default_threshold(n, d) if threshold is None else as_positive_float(threshold, "threshold")
+    if support is not None:
+        from ._support import as_support
+
+        support = as_support(support, d)
     n_min = 2 * k_neighbors
     if n < n_min:
         raise ValueError(
@@ -538,22 +921,21 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
     ell = _local_spacing(y, k_neighbors, tree)
     if not np.all(ell > 0):
         raise ValueError("res targets contain duplicates (zero local spacing)")
+    rule = kind.create(y, ell, tree, support, threshold, n_probe)
     pairs = np.asarray(diagram.pairs, dtype=np.int64).reshape(-1, 2)
     measures = np.asarray(diagram.facet_measures, dtype=np.float64).reshape(-1)
     jumps_all = np.linalg.norm(y[pairs[:, 0]] - y[pairs[:, 1]], axis=1)
-    cand = np.flatnonzero(jumps_all > tau * np.maximum(ell[pairs[:, 0]], ell[pairs[:, 1]]))
-    sc = _emptiness_scores(y, pairs[cand], ell, n_probe, tree) if cand.size else np.zeros(0)
-    keep = sc > tau
-    sel = cand[keep]
-    sc = sc[keep]
+    flag, sc_all = rule.evaluate(pairs)
+    sel = np.flatnonzero(flag)
+    sc = sc_all[sel]
 
     if merge_distance is None:
         nonempty = max(int(np.count_nonzero(~np.asarray(diagram.empty, dtype=bool))), 1)
         vol = float(np.sum(diagram.volumes))
         merge_distance = 1.5 * (vol / nonempty) ** (1.0 / d)
-    out = _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_distance)
+    out = _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, rule, ell, merge_distance)
     if out.is_empty:
-        _warn_if_nonconvex(y, ell, tau)
+        rule.warn_if_empty()
     return out
 
 
@@ -568,10 +950,11 @@ def _diagram_of(res):
     return diagram
 
 
-def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_distance):
+def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, rule, ell, merge_distance):
     """Facet geometry, connected components and ordering of the selected pairs."""
     d = y.shape[1]
     k = sel.size
+    tau = rule.threshold
     empty2 = np.zeros((0, 2, d))
     if k == 0:
         return SingularSet(
@@ -580,7 +963,7 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
             segment_pair=readonly(np.zeros(0, np.int64)), polygons=[],
             polygon_pair=readonly(np.zeros(0, np.int64)), components=[],
             component_measures=readonly(np.zeros(0)), facet_measures=readonly(np.zeros(0)),
-            y=readonly(y.copy()), local_scale=readonly(ell))
+            y=readonly(y.copy()), local_scale=readonly(ell), criterion=rule.name, _rule=rule)
 
     n = y.shape[0]
     ones = np.ones(2 * pairs.shape[0], dtype=np.int8)
@@ -637,7 +1020,8 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_d
         threshold=float(tau), segments=readonly(segs), segment_pair=readonly(segment_pair),
         polygons=polygons, polygon_pair=readonly(polygon_pair), components=components,
         component_measures=readonly(cmeas[corder]), facet_measures=readonly(fmeas[order]),
-        y=readonly(y.copy()), local_scale=readonly(ell), _adjacency=adjacency)
+        y=readonly(y.copy()), local_scale=readonly(ell), criterion=rule.name, _adjacency=adjacency,
+        _rule=rule)
 
 
 def _selected_facets(diagram, pairs, sel):
@@ -690,5 +1074,6 @@ def _warn_if_nonconvex(y, ell, tau):
             f"singular_set found no singular pair, but the targets leave an empty ball of "
             f"diameter {float((2 * r[big] / lmax[big]).max()):.1f} x (local spacing) inside their "
             f"convex hull: the target support is not convex and the map may be discontinuous; "
-            f"lower threshold (now {tau:.3g}) if a singular set is expected", RuntimeWarning,
-            stacklevel=3)
+            f"lower threshold (now {tau:.3g}), or pass support= (the target shape), if a singular "
+            f"set is expected", RuntimeWarning,
+            stacklevel=4)  # user -> singular_set -> warn_if_empty -> here

@@ -87,10 +87,15 @@ def test_fig3_smaller_n_and_seed(tmp_path):
 @needs_render
 def test_fig6_quick(tmp_path):
     paths = fig6.make(tmp_path, quick=True, n=1000)
-    assert [p.name for p in paths] == ["fig6_singular_surfaces.png", "fig6_morph.png", "fig6_morph.gif"]
+    assert [p.name for p in paths] == ["fig6_singular_surfaces.png", "fig6_creases.png", "fig6_morph.png",
+                                    "fig6_morph.gif"]
     assert_real_image(paths[0])
-    assert_real_image(paths[1])
-    with Image.open(paths[2]) as gif:
+    creases = assert_real_image(paths[1])
+    assert_real_image(paths[2])
+    # the creases are drawn in the colour of the largest piece (component 0: red)
+    red = (creases[..., 0] > 150) & (creases[..., 1] < 80) & (creases[..., 2] < 80)
+    assert red.sum() > 500
+    with Image.open(paths[3]) as gif:
         assert gif.n_frames > 10
         first = np.asarray(gif.convert("RGB"), dtype=float)
         gif.seek(gif.n_frames // 2)

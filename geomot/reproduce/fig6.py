@@ -1,21 +1,33 @@
-"""Figure 6: solid ball → solid Stanford bunny in 3D: singular surfaces and the morph.
+"""Figure 6: solid ball → solid Stanford bunny in 3D: singular surfaces, the bunny's creases, the morph.
 
 Source: the uniform unit ball; target: ``n`` uniform points inside the bunny
 (:func:`geomot.shapes.bunny`, rescaled into the unit ball), or inside any watertight ``mesh``
 (a ``trimesh.Trimesh``, or a mesh file, rescaled into the unit ball).  The bunny is not convex
-(ears, neck, legs), so the Brenier potential has creases: the singular surfaces (shared facets
-of adjacent cells whose targets jump across empty space), rendered inside the translucent ball.
-The morph is the displacement interpolation: each cell's mass moves on a straight line from its
-centroid to its target, rendered off-screen as frames and an animated GIF.
+(ears, neck, legs, tail), so the Brenier potential has creases.  The target shape is known, so
+the singular set is found with the support criterion (``singular_set(res, support=mesh)``: a
+facet is singular when the segment between its two targets leaves the bunny by more than one
+local target spacing; no threshold).  Drawn: the singular surfaces inside the translucent ball,
+coloured per piece Γ0, Γ1, ...; on the bunny, what each piece's subdifferential covers -- the
+parts of the segments ``[y_i, y_j]`` outside the solid, which bridge its creases, and the
+surface faces they touch, in the piece's colour (:func:`geomot.plot3d.add_crease_regions`).
+The article's figure shows these creases on the bunny's surface: between the ears, at the neck,
+under the belly and at the tail.  The morph is the displacement interpolation: each cell's mass
+moves on a straight line from its centroid to its target, rendered off-screen as frames and an
+animated GIF.
 
-Checked by :func:`compute`: converged; the singular set is non-empty (polygons in 3D); the
-morph's last frame is the target set.
+Sizes: the creases between the ears and the back, at the neck, under the chin and at the belly
+show from the quick size ``n = 1500`` (7 s in all); they grow continuous, and the tail's
+appears, at the publication size ``n = 30000`` (solve about 40 s on two shared cores, the whole
+figure 1 min 11 s, 1.1 GB).
+
+Checked by :func:`compute`: converged; the singular set is non-empty (polygons in 3D), with the
+support criterion; the morph's last frame is the target set.
 
 Example
 -------
 >>> from geomot.reproduce import fig6
->>> fig6.DIM, fig6.SIZES.quick
-(3, 1500)
+>>> fig6.DIM, fig6.SIZES.quick, fig6.SIZES.publication
+(3, 1500, 30000)
 """
 
 from dataclasses import dataclass, field
@@ -31,8 +43,9 @@ from . import _common
 __all__ = ["NAME", "DESCRIPTION", "SIZES", "DIM", "Fig6Result", "compute", "render", "make"]
 
 NAME = "fig6"
-DESCRIPTION = "solid ball -> solid Stanford bunny (3D): singular surfaces and the morph (PNG + GIF)"
-SIZES = _common.Sizes(quick=1500, publication=8000, minimum=1000)
+DESCRIPTION = ("solid ball -> solid Stanford bunny (3D): singular surfaces, the bunny's creases and the morph "
+               "(PNG + GIF)")
+SIZES = _common.Sizes(quick=1500, publication=30000, minimum=1000)
 DIM = 3
 
 
@@ -44,6 +57,7 @@ class Fig6Result:
     ----------
     res : geomot.OTResult
     singular : geomot.SingularSet
+        With the support criterion (the target mesh as support).
     mesh : trimesh.Trimesh
         The watertight target mesh, in the unit ball.
     frames : list of (n, 3) float64
@@ -116,15 +130,26 @@ def compute(quick=False, n=None, seed=0, progress=False, mesh=None):
     rng = as_rng(seed)
     y = shapes.sample(target, n, seed=rng)
     res = _common.solve(geomot.Domain.ball((0.0, 0.0, 0.0), 1.0), y, progress, quick)
-    s = geomot.singular_set(res)
+    s = geomot.singular_set(res, support=target)
+    _common.check(s.criterion == "support", "the singular set was not found with the support criterion")
     _common.check(len(s.polygons) > 0, "no singular surface found (the bunny is not convex)")
     frames = plot3d.morph_frames(res, np.linspace(0.0, 1.0, 12 if quick else 40))
     _common.check(np.allclose(frames[-1], res.y), "the morph does not end at the targets")
     return Fig6Result(res, s, target, frames, n, bool(quick))
 
 
+#: camera (position, focal point, view up) of the views of the bunny's creases: the bunny stands
+#: on -y with its head towards -x, so +z and -z are its two sides
+CREASE_VIEWS = {
+    "left side": [(0.0, 0.0, 4.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)],
+    "right side": [(0.0, 0.0, -4.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)],
+    "from behind, above": [(2.2, 2.6, 1.2), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)],
+    "from the front, below": [(-2.0, -2.2, 2.2), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)],
+}
+
+
 def render(result, out_dir, show=False, progress=False):
-    """Render the singular surfaces and the morph (PyVista, off-screen).
+    """Render the singular surfaces, the bunny's creases and the morph (PyVista, off-screen).
 
     Parameters
     ----------
@@ -140,7 +165,9 @@ def render(result, out_dir, show=False, progress=False):
     Returns
     -------
     list of pathlib.Path
-        ``fig6_singular_surfaces.png``, ``fig6_morph.png`` (a strip of frames), ``fig6_morph.gif``.
+        ``fig6_singular_surfaces.png`` (the singular surfaces in the ball, and the bunny with
+        the creases each piece covers, in the piece's colour), ``fig6_creases.png`` (the bunny's
+        creases from four sides), ``fig6_morph.png`` (a strip of frames), ``fig6_morph.gif``.
     """
     import pyvista as pv
 
@@ -150,18 +177,16 @@ def render(result, out_dir, show=False, progress=False):
     res, s, bunny, frames, quick, n = result.res, result.singular, result.mesh, result.frames, result.quick, result.n
     colors = target_colors(res.y)
     size = (1000, 800) if quick else (2000, 1600)
+    shift = (2.3, 0.0, 0.0)
 
     def scene(p):
         p.add_mesh(pv.Sphere(radius=1.0, theta_resolution=48, phi_resolution=48), color="lightgrey", opacity=0.12)
         plot3d.add_singular_surfaces(p, s, opacity=0.9)
-        shift = np.array([2.3, 0.0, 0.0])
-        vb = np.asarray(bunny.vertices) + shift
-        faces = np.column_stack([np.full(len(bunny.faces), 3), np.asarray(bunny.faces)]).ravel()
-        p.add_mesh(pv.PolyData(vb, faces=faces), color="tan", opacity=0.25)
-        plot3d.add_point_cloud(p, res.y + shift, colors=colors, point_size=5.0 if quick else 8.0)
-        p.add_text(f"ball -> bunny (n = {n}): singular surfaces in the ball ({len(s.polygons)} facets, "
-                   f"{len(s.components)} components)\nright: the target points inside the bunny",
-                   font_size=9 if quick else 14, color="black")
+        plot3d.add_crease_regions(p, s, bunny, offset=shift, line_width=1.0 if quick else 1.5)
+        p.add_text(f"ball -> bunny (n = {n}): the singular surfaces in the ball ({len(s.polygons)} facets, "
+                   f"{len(s.components)} pieces), and on the bunny what each piece's subdifferential covers:\n"
+                   f"its creases (the segments [y_i, y_j] outside the bunny, and the surface they meet), "
+                   f"in the piece's colour", font_size=8 if quick else 13, color="black")
         p.camera_position = "xy"
         p.camera.elevation = 20
         p.camera.azimuth = -20
@@ -172,6 +197,17 @@ def render(result, out_dir, show=False, progress=False):
     paths = [plot3d.screenshot(scene(plot3d.make_plotter(window_size=size, off_screen=True)),
                                out / "fig6_singular_surfaces.png")]
     _common.show(scene, show)
+
+    p = plot3d.make_plotter(window_size=(1200, 1000) if quick else (2400, 2000), off_screen=True, shape=(2, 2))
+    for k, (name, camera) in enumerate(CREASE_VIEWS.items()):
+        p.subplot(k // 2, k % 2)
+        plot3d.add_crease_regions(p, s, bunny, line_width=1.0 if quick else 1.5)
+        title = name if k else f"the bunny's creases (n = {n}), one colour per piece of the singular set\n{name}"
+        p.add_text(title, font_size=9 if quick else 14, color="black")
+        p.camera_position = camera
+        p.reset_camera()
+        p.camera.zoom(1.3)
+    paths.append(plot3d.screenshot(p, out / "fig6_creases.png"))
 
     lo = np.nanmin(np.vstack(frames), axis=0)
     hi = np.nanmax(np.vstack(frames), axis=0)
@@ -193,6 +229,7 @@ def render(result, out_dir, show=False, progress=False):
 
 
 def make(out_dir, quick=False, n=None, seed=0, progress=False, show=False, mesh=None):
-    """:func:`compute` then :func:`render`: ``[fig6_singular_surfaces.png, fig6_morph.png, fig6_morph.gif]``."""
+    """:func:`compute` then :func:`render`: ``[fig6_singular_surfaces.png, fig6_creases.png, fig6_morph.png,
+    fig6_morph.gif]``."""
     return render(compute(quick=quick, n=n, seed=seed, progress=progress, mesh=mesh), out_dir, show=show,
                   progress=progress)
