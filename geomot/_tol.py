@@ -31,6 +31,10 @@ class Tolerances:
     #: relative volume (|det| over the product of the edge lengths) below which a simplex or a
     #: ridge is flat
     flat: float = 1e-10
+    #: largest world score |<x, y>| (and inverse of the smallest cell scale |x| |y|) of a problem
+    #: geomot accepts: beyond it world heights, values and volumes leave float64
+    #: (:class:`geomot.frame.Frame`; a scale, not a relative tolerance)
+    score_range: float = 1e250
 
 
 tol = Tolerances()

@@ -10,7 +10,8 @@ import numpy as np
 
 from ._tol import scale_of, tol
 
-__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
+__all__ = ["as_points", "as_vector", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct",
+           "as_probabilities"]
 
 
 def as_points(x, name, dim=None, min_rows=1):
@@ -107,3 +108,18 @@ def check_distinct(y):
         i, j = sorted(int(v) for v in pairs[0])
         raise ValueError(f"y contains duplicate targets: rows {i} and {j} coincide (within {r:.3g}); "
                          f"merge them and add their masses in nu")
+
+
+def as_probabilities(x, name, n=None):
+    """``x`` (n,) positive finite masses normalised to sum 1, without overflow.
+
+    Divided by their maximum first: masses like ``1e308`` (whose sum overflows) or subnormal
+    ones normalise as well as ``1``; ValueError naming ``name`` if the total is still not a
+    positive finite number.
+    """
+    a = as_vector(x, name, n=n, positive=True)
+    a = a / a.max()  # in (0, 1]: the sum is at most n
+    total = float(a.sum())
+    if not (np.isfinite(total) and total > 0):  # pragma: no cover - cannot happen after the division
+        raise ValueError(f"{name} must have a positive finite total, got {total!r}")
+    return a / total

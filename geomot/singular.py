@@ -464,7 +464,13 @@ def singular_set(res, *, threshold=None, k_neighbors=None, n_probe=DEFAULT_PROBE
         merge_distance = 1.5 * (vol / nonempty) ** (1.0 / d)
     out = _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, tau, ell, merge_distance)
     if out.is_empty:
-        _warn_if_nonconvex(y, ell, tau)
+        # in the targets' frame (geomot.frame): the Delaunay test lifts |y|^2, which targets far
+        # from the origin would hold only to eps |y|^2
+        frame = getattr(diagram, "frame", None)
+        if frame is None:
+            _warn_if_nonconvex(y, ell, tau)
+        else:
+            _warn_if_nonconvex(frame.to_targets(y), ell / frame.target_scale, tau)
     return out
 
 
