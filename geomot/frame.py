@@ -54,7 +54,7 @@ coordinates) gives the *same* frame coordinates, bit for bit: the results are th
 invariant.  A frame is chosen from the domain's bounds and the targets once
 (:meth:`Frame.of`); the target half (``b``, ``t``) depends on the targets only,
 so a :class:`~geomot.brenier.BrenierPotential` built from the same targets
-(:meth:`Frame.of_targets`, no source: ``a = 0``, ``s = t``) sees the same frame targets and
+(:meth:`Frame.of_targets`, no source: ``a = 0``, ``s = 1``) sees the same frame targets and
 can reuse a power diagram's triangulation.
 
 :class:`FramedDomain` is a domain seen in a frame: its convex pieces with unchanged normals,
@@ -206,11 +206,13 @@ class Frame:
 
     @classmethod
     def of_targets(cls, y):
-        """The frame of targets alone (a potential without a source): ``a = 0``, ``s = t``."""
+        """The frame of targets alone (a potential without a source): ``a = 0``, ``s = 1``.
+
+        Source points keep their coordinates (``x' = x``, exactly), heights become ``h / t``
+        (exactly: ``t`` is a power of two), so any world problem has a frame.
+        """
         c, t = _target_part(np.asarray(y, dtype=np.float64))
-        frame = cls(np.zeros_like(c), t, c, t)
-        frame._check_range()
-        return frame
+        return cls(np.zeros_like(c), 1.0, c, t)
 
     @classmethod
     def identity(cls, d):
@@ -376,7 +378,8 @@ class FramedDomain:
             total = float(domain.total_mass)
             out = cls(domain, frame, domain.pieces, np.asarray(domain.bounds), total)
         else:
-            total = float(domain.total_mass) / frame.source_scale ** domain.dim
+            with np.errstate(over="ignore", under="ignore"):
+                total = float(np.float64(domain.total_mass) / np.float64(frame.source_scale) ** domain.dim)
             out = cls(domain, frame, frame.pieces_to_frame(domain.pieces),
                       readonly(frame.bounds_to_frame(domain.bounds)), total)
         if not (np.isfinite(total) and total > 0.0):
@@ -396,4 +399,4 @@ class FramedDomain:
     @property
     def volume_scale(self):
         """:math:`s^d`: world volumes are this times frame volumes."""
-        return self.frame.source_scale ** self.dim
+        return float(np.float64(self.frame.source_scale) ** self.dim)

@@ -142,8 +142,11 @@ class PowerDiagram:
         Source probability of each cell, :math:`\\mu(W_i) = \\int_{W_i} \\rho / \\int_\\Omega \\rho`.
     triangulation : geomot.lifting.RegularTriangulation
         The regular triangulation of the targets (all potential neighbours, hidden targets,
-        lower simplices, affine frame).  ``BrenierPotential(y, h, triangulation=...)`` reuses
-        it instead of building a second hull.
+        lower simplices, affine frame of the frame targets).  ``BrenierPotential(y, h,
+        triangulation=...)`` reuses it instead of building a second hull.
+    frame : geomot.frame.Frame
+        The frame the diagram was computed in (property); volumes, centroids, cells, facets
+        and the Hessian are reported in world units.
     """
 
     y: np.ndarray
@@ -452,6 +455,11 @@ def power_diagram(y, h, domain):
     a power diagram with weights :math:`w_i = |y_i|^2 + 2 h_i`.  Its combinatorics are the lower
     convex hull of :math:`(y_i, -2h_i)`, computed by one ``scipy.spatial.ConvexHull`` call
     (:func:`geomot.lifting.regular_triangulation`).
+
+    Computed in the frame of the domain and the targets (:class:`geomot.frame.Frame`):
+    ``h`` is converted once to the O(1) frame heights
+    :math:`h' = (h + \\langle a, y - b\\rangle)/(s t)`, so the diagram is as precise as the given
+    ``h`` allows wherever the problem lies; the results are in world units.
 
     Examples
     --------

@@ -60,7 +60,8 @@ class OTResult:
         The target masses, normalised to sum 1.
     h : (n,) ndarray
         The heights (dual weights): the potential is :math:`u(x) = \\max_i \\langle x, y_i\\rangle + h_i`.
-        Defined up to an additive constant.
+        Defined up to an additive constant.  World values, rounded from the solver's frame
+        state (``frame``, ``frame_weights``), precise to the rounding of values of their size.
     masses : (n,) ndarray
         Source probability of each cell at ``h`` (exact for ``method="newton"``, a Monte-Carlo
         estimate for ``method="montecarlo"``).
