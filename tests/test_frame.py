@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import geomot
+import geomot.montecarlo
 from geomot import Domain, solve_ot
 from geomot.brenier import BrenierPotential
 from geomot.frame import COMMON_RATIO, Frame, FramedDomain
@@ -418,3 +419,48 @@ def test_non_finite_masses_are_refused_naming_nu():
     for bad in ([1.0, np.inf, 1.0], [1.0, np.nan, 1.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0]):
         with pytest.raises(ValueError, match="nu"):
             solve_ot(Domain.box([0, 0], [1, 1]), y, bad)
+
+
+def test_potential_of_a_result_pickles_and_refreshes_its_frame_state():
+    import dataclasses
+    import pickle
+
+    rng = np.random.default_rng(18)
+    y = rng.random((60, 2)) * 1e3 + [5e5, 4e6]
+    res = solve_ot(Domain.box([5e5, 4e6], [5e5 + 1e3, 4e6 + 1e3]), y)
+    pot = res.potential
+    assert pot.frame == res.frame
+    x = res.domain.sample(2000, seed=19)
+    again = pickle.loads(pickle.dumps(pot))
+    assert again.frame == pot.frame and again.triangulation is not None
+    np.testing.assert_array_equal(again.index(x), pot.index(x))
+    np.testing.assert_array_equal(again(x), pot(x))
+    # replacing h drops the solve's frame heights (they belong to the old h)
+    other = dataclasses.replace(pot, h=np.asarray(pot.h) + 5.0 * np.arange(60), triangulation=None)
+    assert other.frame == Frame.of_targets(y)
+    np.testing.assert_array_equal(other.index(x), BrenierPotential(y, np.asarray(pot.h) + 5.0 * np.arange(60)).index(x))
+
+
+def test_montecarlo_run_keeps_its_frame():
+    import pickle
+
+    run = geomot.montecarlo.solve_montecarlo(Domain.box([0, 0], [1, 1]), [[0.2, 0.5], [0.8, 0.5]], seed=0)
+    assert isinstance(run.frame, Frame) and run.frame_heights.shape == (2,)
+    back = pickle.loads(pickle.dumps(run))
+    assert back.frame == run.frame
+    np.testing.assert_array_equal(back.frame_heights, run.frame_heights)
+    hw = run.frame.heights_from_frame(run.frame.to_targets([[0.2, 0.5], [0.8, 0.5]]), run.frame_heights)
+    np.testing.assert_allclose(hw - hw.mean(), run.h, rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="frame and frame_heights go together"):
+        geomot.montecarlo.MonteCarloRun(h=[0.0], masses=[1.0], converged=True, iterations=1, history=[0.0],
+                                        frame=run.frame)
+
+
+def test_convex_targets_far_away_have_no_singular_set_and_no_warning():
+    rng = np.random.default_rng(20)
+    y = rng.random((200, 2)) + 1e8
+    res = solve_ot(Domain.box([1e8, 1e8], [1e8 + 1, 1e8 + 1]), y, tol=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = singular_set(res)
+    assert s.is_empty
