@@ -37,7 +37,7 @@ Every argmax is computed in a frame (:mod:`geomot.frame`): :math:`\\langle x, y_
 wherever the targets lie.  A potential built from a solve (:attr:`geomot.OTResult.potential`)
 uses the solve's frame and frame heights, so it locates points in the cells the solver
 converged to; one built from world ``(y, h)`` uses the frame of its targets (``a = 0``,
-``s = 1``: :meth:`geomot.frame.Frame.of_targets`) and is as precise as the world heights allow.  Values, maps and the Legendre dual
+``s = t``: :meth:`geomot.frame.Frame.of_targets`) and is as precise as the world heights allow.  Values, maps and the Legendre dual
 are in world units (values :math:`\\langle x, y_i\\rangle + h_i` at the argmax, in the loop
 kernels' fixed order).
 

@@ -54,7 +54,7 @@ coordinates) gives the *same* frame coordinates, bit for bit: the results are th
 invariant.  A frame is chosen from the domain's bounds and the targets once
 (:meth:`Frame.of`); the target half (``b``, ``t``) depends on the targets only,
 so a :class:`~geomot.brenier.BrenierPotential` built from the same targets
-(:meth:`Frame.of_targets`, no source: ``a = 0``, ``s = 1``) sees the same frame targets and
+(:meth:`Frame.of_targets`, no source: ``a = 0``, ``s = t``) sees the same frame targets and
 can reuse a power diagram's triangulation.
 
 :class:`FramedDomain` is a domain seen in a frame: its convex pieces with unchanged normals,
@@ -206,13 +206,14 @@ class Frame:
 
     @classmethod
     def of_targets(cls, y):
-        """The frame of targets alone (a potential without a source): ``a = 0``, ``s = 1``.
+        """The frame of targets alone (a potential without a source): ``a = 0``, ``s = t``.
 
-        Source points keep their coordinates (``x' = x``, exactly), heights become ``h / t``
-        (exactly: ``t`` is a power of two), so any world problem has a frame.
+        Source points are only scaled (``x' = x / t``, exactly: ``t`` is a power of two), so any
+        world problem has such a frame; its heights :math:`h / t^2` are on the scale of a power
+        diagram's in the targets' frame.
         """
         c, t = _target_part(np.asarray(y, dtype=np.float64))
-        return cls(np.zeros_like(c), 1.0, c, t)
+        return cls(np.zeros_like(c), t, c, t)
 
     @classmethod
     def identity(cls, d):
@@ -285,18 +286,20 @@ class Frame:
     def heights_to_frame(self, yf, h):
         """(n,): :math:`h' = h / (s t) + \\langle a, y'\\rangle / s` for world heights ``h``
         of the targets whose frame coordinates are ``yf``."""
-        return (np.asarray(h, dtype=np.float64) / self.scale
+        # (divided by s, then by t: no underflow or overflow of s t itself)
+        return (np.asarray(h, dtype=np.float64) / self.source_scale / self.target_scale
                 + (np.asarray(yf) @ self.source_center) / self.source_scale)
 
     def heights_from_frame(self, yf, hf):
         """(n,): world heights :math:`h = s t h' - t \\langle a, y'\\rangle`."""
-        return self.scale * np.asarray(hf, dtype=np.float64) - self.target_scale * (np.asarray(yf) @ self.source_center)
+        hf = np.asarray(hf, dtype=np.float64)
+        return (hf * self.source_scale) * self.target_scale - self.target_scale * (np.asarray(yf) @ self.source_center)
 
     def weights_to_frame(self, yf, wphi):
         """(n,): frame weights :math:`\\varphi'` of world weights :math:`\\varphi = h + |y|^2/2`
         (up to a constant), without forming :math:`|y|^2`."""
         yf = np.asarray(yf)
-        return (np.asarray(wphi, dtype=np.float64) / self.scale + self._voronoi_tilt(yf))
+        return (np.asarray(wphi, dtype=np.float64) / self.source_scale / self.target_scale + self._voronoi_tilt(yf))
 
     def voronoi_weights(self, yf):
         """(n,): the frame weights of the world Voronoi diagram (:math:`h = -|y|^2/2`, :math:`\\varphi = 0`)."""

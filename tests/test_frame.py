@@ -342,7 +342,7 @@ def test_frame_of_a_problem():
     big = Frame.of([[0.0, 0.0], [1.0, 1.0]], [[0.0, 0.0], [2 * COMMON_RATIO, 1.0]])
     assert big.source_scale == 0.5 and big.target_scale == COMMON_RATIO
     t = Frame.of_targets([[3.0, 1.0], [5.0, 2.0]])
-    assert t.source_scale == 1.0 and not np.any(t.source_center) and t.target_center.tolist() == [4.0, 1.5]
+    assert t.source_scale == t.target_scale == 1.0 and not np.any(t.source_center) and t.target_center.tolist() == [4.0, 1.5]
     one = Frame.of([[0.0, 0.0], [1.0, 1.0]], [[3.0, 4.0]])  # a single target
     assert one.target_scale > 0 and np.all(np.isfinite(one.to_targets([[3.0, 4.0]])))
 
