@@ -371,5 +371,5 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
                    iterations=iterations, history=np.asarray(history), method="newton", timings=log.timings(),
                    message=message, frame=frame, frame_weights=wphi)
     # the diagram whose masses were measured: the one res.diagram builds from the frame weights
-    res.__dict__["diagram"] = dataclasses.replace(pd, y=res.y, h=res.h)
+    res.__dict__["diagram"] = dataclasses.replace(pd, _y=res.y, _h=res.h)
     return res

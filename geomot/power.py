@@ -149,8 +149,6 @@ class PowerDiagram:
         and the Hessian are reported in world units.
     """
 
-    y: np.ndarray
-    h: np.ndarray
     domain: Domain
     volumes: np.ndarray
     masses: np.ndarray
@@ -171,14 +169,31 @@ class PowerDiagram:
     _yf: np.ndarray = field(repr=False, default=None)
     #: the frame weights as given (before centring): what a result stores to rebuild this diagram
     _weights: np.ndarray = field(repr=False, default=None)
+    #: the world targets and (centred) heights when the builder has them; else computed from
+    #: the frame ones on first use (the Newton solver's trial diagrams never need them)
+    _y: np.ndarray = field(repr=False, default=None)
+    _h: np.ndarray = field(repr=False, default=None)
+
+    @cached_property
+    def y(self):
+        """(n, d): the targets (world units, read-only)."""
+        return readonly(self.frame.from_targets(self._yf) if self._y is None else self._y)
+
+    @cached_property
+    def h(self):
+        """(n,): the heights (world units, centred, read-only)."""
+        if self._h is not None:
+            return readonly(self._h)
+        h = self.frame.heights_from_frame(self._yf, self._wphi - _half_squares(self._yf))
+        return readonly(h - h.mean() if h.size else h)
 
     @property
     def dim(self):
-        return self.y.shape[1]
+        return self._yf.shape[1]
 
     @property
     def n(self):
-        return self.y.shape[0]
+        return self._yf.shape[0]
 
     @property
     def frame(self):
@@ -568,16 +583,11 @@ def _framed_diagram(space, yf, wphi, triangulation=None, y=None, h=None):
     vol = np.where(vol < 0, 0.0, vol)
     mass = np.where(mass < 0, 0.0, mass)
     masses = mass / space.total_mass
-    if y is None:
-        y = frame.from_targets(yf)
-    if h is None:
-        h = frame.heights_from_frame(yf, wphi - _half_squares(yf))
-        h = h - h.mean() if n else h
     return PowerDiagram(
-        y=readonly(y), h=readonly(h), domain=space.domain, volumes=readonly(vol * space.volume_scale),
+        domain=space.domain, volumes=readonly(vol * space.volume_scale if frame.source_scale != 1.0 else vol),
         masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps, _clo=clo,
-        _chi=chi, _wphi=readonly(wphi), _space=space, _yf=readonly(yf), _weights=readonly(given, copy=True))
+        _chi=chi, _wphi=readonly(wphi), _space=space, _yf=readonly(yf), _weights=readonly(given), _y=y, _h=h)
 
 
 def _unbounded_boxes(n, d):
