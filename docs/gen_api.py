@@ -35,6 +35,8 @@ SECTIONS = [
      "Returned by `PowerDiagram.facets()` and stored in `PowerDiagram.triangulation`."),
     ("Semi-discrete optimal transport", "geomot", ["solve_ot", "OTResult", "load"],
      "Damped Newton on the exact diagram (2D/3D) or Monte Carlo + Adam (any dimension)."),
+    ("Frames", "geomot.frame", ["Frame", "FramedDomain"],
+     "The O(1) coordinates every computation uses (`OTResult.frame`, `PowerDiagram.frame`)."),
     ("Brenier potential", "geomot", ["BrenierPotential"],
      "The upper envelope of planes $u(x) = \\max_i \\langle x, y_i\\rangle + h_i$."),
     ("Singular set", "geomot", ["singular_set", "SingularSet"],

@@ -15,9 +15,13 @@ stopping test is accepted.
 
 It stops when :math:`\\max_i |G_i(h) - \\nu_i| / \\nu_i \\le` ``tol``.
 
-The solver iterates on :math:`\\varphi = h + |y|^2/2` (the weights relative to the Voronoi
-diagram), which keeps the differences :math:`h_i - h_j` of close targets exact (see
-:func:`_diagram`).  In 2D the regular triangulation of a trial step is repaired by Lawson edge
+The solver works in the frame of the problem (:mod:`geomot.frame`: source and targets moved
+and scaled to O(1), built once from the domain's bounds and the targets) and iterates on the
+frame weights :math:`\\varphi' = h' + |y'|^2/2` (the weights relative to the Voronoi diagram),
+which keeps the differences :math:`h_i - h_j` of close targets exact (see :func:`_diagram`)
+and makes the iterates the same, wherever the problem lies and whatever its size.  The result
+stores the frame and the final :math:`\\varphi'`: the diagram, potential and files built from
+it are the solver's own.  In 2D the regular triangulation of a trial step is repaired by Lawson edge
 flips from the last accepted one (:func:`geomot.power._flipped_triangulation`; exact, a new
 hull only when a target would become hidden): the hull is built once per solve, not once per
 step.
@@ -41,6 +45,7 @@ B. Lévy, *A numerical algorithm for L2 semi-discrete optimal transport in 3D*, 
 (2015).
 """
 
+import dataclasses
 import time
 import warnings
 from contextlib import contextmanager
@@ -50,8 +55,8 @@ import numpy as np
 
 from ._linalg import _AMGCache, _nested_dissection, _resolve_solver, _solve_laplacian, _uses_nested_dissection
 from ._start import _bbox_start, _shrunk_start, _voronoi_start
-from ._tol import scale_of
 from ._warnings import ConvergenceWarning, _external_stacklevel
+from .frame import Frame, FramedDomain
 from .result import OTResult
 
 #: defaults of ``solve_ot(method="newton")``
@@ -73,11 +78,13 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     """Power diagram at the weights ``wphi`` :math:`= h + |y|^2/2`, with (hull seconds,
     integration seconds).
 
-    The solver iterates on :math:`\\varphi = h + |y|^2/2` rather than on ``h``: the cells of
-    close targets depend on :math:`h_i - h_j`, which ``h`` (of size :math:`|y|^2`) holds only to
-    :math:`\\epsilon |y|^2` -- a relative mass error of about :math:`5 \\cdot 10^{-14} n` for n
-    uniform targets in 2D, above ``tol = 1e-8`` at a million cells -- while :math:`\\varphi`
-    holds it to :math:`\\epsilon |\\varphi|`.
+    ``y`` (n, d) and ``wphi`` (n,) are in the frame of ``domain``, a
+    :class:`~geomot.frame.FramedDomain` (a plain :class:`~geomot.Domain` is its identity
+    frame: world coordinates).  The solver iterates on :math:`\\varphi = h + |y|^2/2` rather
+    than on ``h``: the cells of close targets depend on :math:`h_i - h_j`, which ``h`` (of size
+    :math:`|y|^2`) holds only to :math:`\\epsilon |y|^2` -- a relative mass error of about
+    :math:`5 \\cdot 10^{-14} n` for n uniform targets in 2D, above ``tol = 1e-8`` at a million
+    cells -- while :math:`\\varphi` holds it to :math:`\\epsilon |\\varphi|`.
 
     With ``reject_hidden``, return ``(None, hull seconds, 0)`` without integrating when a
     target is hidden (its cell is empty: a trial step the line search must reject anyway).
@@ -88,6 +95,7 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     """
     from . import _flip, power
 
+    space = domain if isinstance(domain, FramedDomain) else FramedDomain.of(domain, Frame.identity(y.shape[1]))
     t0 = time.perf_counter()
     tri = None
     if previous is not None:
@@ -100,7 +108,7 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     t1 = time.perf_counter()
     if reject_hidden and np.any(tri.hidden):
         return None, t1 - t0, 0.0
-    pd = power._power_diagram(y, None, domain, triangulation=tri, wphi=wphi)
+    pd = power._framed_diagram(space, y, wphi, triangulation=tri)
     t2 = time.perf_counter()
     return pd, t1 - t0, t2 - t1
 
@@ -109,27 +117,34 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
 def _choose_start(domain, y, y_user, half, h0):
     """The first start without an empty cell: ``(diagram, h0, warm)``.
 
-    Tried in order: the warm start ``h0`` (a warning when it has an empty cell), the Voronoi
-    diagram of the targets where the user put them (``y_user``; exactly :math:`\\varphi = 0`
-    unless the targets were centred), the targets fitted to the bounding box, the targets
-    shrunk into an inscribed ball (:mod:`geomot._start`).  ``y`` are the targets the solver
-    iterates with and ``half`` :math:`= |y|^2/2`; ``warm`` says the warm start was taken.
+    ``domain`` is the :class:`~geomot.frame.FramedDomain` of the solve (or a plain Domain:
+    world coordinates), ``y`` the frame targets, ``y_user`` the targets where the user put
+    them, ``half`` :math:`= |y|^2/2` (frame), ``h0`` the user's warm start (world heights) or
+    None.  Tried in order: the warm start ``h0`` (a warning when it has an empty cell), the
+    Voronoi diagram of the targets where the user put them (world :math:`\\varphi = 0`,
+    :meth:`geomot.frame.Frame.voronoi_weights`), the targets fitted to the bounding box, the
+    targets shrunk into an inscribed ball (:mod:`geomot._start`, in the frame).  Returns the
+    start's world heights ``h0``; the frame weights it was built from are
+    ``diagram._weights``; ``warm`` says the warm start was taken.
     """
+    space = domain if isinstance(domain, FramedDomain) else FramedDomain.of(domain, Frame.identity(y.shape[1]))
+    frame = space.frame
     if h0 is not None:
-        pd, _, _ = _diagram(y, h0 + half, domain)
+        pd, _, _ = _diagram(y, frame.heights_to_frame(y, h0) + half, space)
         if not np.any(pd.masses <= 0):
             return pd, h0, True
         k = int(np.count_nonzero(pd.masses <= 0))
         warnings.warn(f"solve_ot: h0 leaves {k} empty cell(s) (first: {int(np.argmax(pd.masses <= 0))}); "
                       "falling back to the default start", UserWarning, stacklevel=_external_stacklevel())
-    h0 = _voronoi_start(y_user)
-    pd, _, _ = _diagram(y, h0 + half, domain)
+    pd, _, _ = _diagram(y, frame.voronoi_weights(y), space)
+    h0 = None
     for fallback in (_bbox_start, _shrunk_start):
         if not np.any(pd.masses <= 0):
             break
-        h0 = fallback(domain, y)
-        pd, _, _ = _diagram(y, h0 + half, domain)
-    return pd, h0, False
+        hf = fallback(space, y)  # frame heights of the frame problem
+        pd, _, _ = _diagram(y, hf + half, space)
+        h0 = frame.heights_from_frame(y, hf)
+    return pd, (_voronoi_start(y_user) if h0 is None else h0), False
 
 
 # ---------------------------------------------------------------------------- line search
@@ -280,20 +295,17 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     """
     n, dim = y.shape
     y_user = y
-    # the cells only depend on h and on the differences y_i - y_j: translating the targets
-    # leaves h unchanged (<x, y_i + t> + h_i = <x, y_i> + h_i + <x, t>), and centring them
-    # keeps h and <x, y_i> small, which matters for targets far from the origin (only done
-    # then, so that the final diagram is the one power_diagram(y, h, domain) builds)
-    ybar = y.mean(axis=0)
-    if np.linalg.norm(ybar) > 10.0 * max(scale_of(y), scale_of(domain.bounds)):
-        y = y - ybar
+    # the frame of the problem (geomot.frame): O(1) source and target coordinates, built once
+    frame = Frame.of(domain.bounds, y)
+    space = FramedDomain.of(domain, frame)
+    y = frame.to_targets(y_user)
     solver = _resolve_solver(linear_solver, n, dim)
     amg_cache = _AMGCache() if solver == "amg" else None
     log = _IterationLog(n, dim, solver, max_iter, amg_cache, progress, verbose)
     with log.timed("start"):
-        half = 0.5 * np.einsum("ij,ij->i", y, y)  # wphi = h + half: the iterate (see _diagram)
-        pd, h0, warm = _choose_start(domain, y, y_user, half, h0)
-        wphi = np.array(pd._wphi, dtype=np.float64, copy=True)
+        half = 0.5 * np.einsum("ij,ij->i", y, y)  # wphi = h' + half: the iterate (see _diagram)
+        pd, h0, warm = _choose_start(space, y, y_user, half, h0)
+        wphi = np.array(pd._weights, dtype=np.float64, copy=True)
         masses = pd.masses
 
     err = masses - nu
@@ -315,7 +327,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
                 message = f"reached max_iter={max_iter} with error {rel:.3e} > tol={tol:.3e}"
                 break
             with log.timed("assembly"):
-                H = pd.hessian()
+                H = pd._frame_hessian()  # d masses / d h' (the frame heights)
             with log.timed("linear_solve"):
                 # inexact Newton (forcing term): a relative residual of about the current error
                 # keeps the convergence quadratic, and near the end 0.1 tol / error suffices to
@@ -331,7 +343,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
             if d is None:
                 message = "the Newton linear system could not be solved (singular Hessian: degenerate targets?)"
                 break
-            step = _line_search(y, domain, wphi, d, pd, nu, eps0, tol, flips)
+            step = _line_search(y, space, wphi, d, pd, nu, eps0, tol, flips)
             if step is None:
                 message = (f"line search failed after {_MAX_HALVINGS} halvings at iteration {log.iterations} "
                            f"(error {rel:.3e}); the targets may be degenerate or tol below rounding level")
@@ -354,12 +366,10 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     if iterations == 0 and warm:
         h = np.array(h0, dtype=np.float64, copy=True)  # a warm start taken as is comes back as is
     else:
-        h = np.array(pd.h, copy=True)  # = wphi - |y|^2/2, centred
+        h = np.array(pd.h, copy=True)  # world heights of the frame weights, centred
     res = OTResult(domain=domain, y=y_user, nu=nu, h=h, masses=masses, converged=converged,
                    iterations=iterations, history=np.asarray(history), method="newton", timings=log.timings(),
-                   message=message)
-    if np.array_equal(y, y_user):
-        # the diagram whose masses were measured (power_diagram(y, h, domain) rebuilds it from
-        # h, equal up to the rounding of h discussed in _diagram)
-        res.__dict__["diagram"] = pd
+                   message=message, frame=frame, frame_weights=wphi)
+    # the diagram whose masses were measured: the one res.diagram builds from the frame weights
+    res.__dict__["diagram"] = dataclasses.replace(pd, _y=res.y, _h=res.h)
     return res

@@ -4,6 +4,12 @@ Each returns heights ``h`` (n,) from the targets ``y`` (n, d) (and the domain); 
 takes the first whose power diagram has no empty cell, in the order :func:`_voronoi_start`,
 :func:`_bbox_start`, :func:`_shrunk_start` (the last always works).  The heights of a
 similarity image of the targets are :func:`_similarity_heights`.
+
+The domain may be a :class:`~geomot.Domain` (world coordinates and heights) or a
+:class:`~geomot.frame.FramedDomain` with ``y`` the frame targets (frame heights :math:`h'`):
+the frame problem is a transport problem of its own (cells
+:math:`\\arg\\max_i \\langle x', y'_i\\rangle + h'_i`), and the solver builds its starts there.
+Only ``bounds`` and ``inscribed_ball()`` are used.
 """
 
 import numpy as np

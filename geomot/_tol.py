@@ -36,6 +36,10 @@ class Tolerances:
     support_depth: float = 1.0
     #: ... probed at points this many local spacings apart (the depth is found to within half)
     support_probe: float = 0.25
+    #: largest world score |<x, y>| (and inverse of the smallest cell scale |x| |y|) of a problem
+    #: geomot accepts: beyond it world heights, values and volumes leave float64
+    #: (:class:`geomot.frame.Frame`; a scale, not a relative tolerance)
+    score_range: float = 1e250
 
 
 tol = Tolerances()

@@ -11,7 +11,8 @@ import numpy as np
 
 from ._tol import tol
 
-__all__ = ["as_points", "as_vector", "as_real_array", "as_rng", "as_positive_int", "as_positive_float", "readonly", "check_distinct"]
+__all__ = ["as_points", "as_vector", "as_real_array", "as_rng", "as_positive_int", "as_positive_float", "readonly",
+           "check_distinct", "as_probabilities"]
 
 
 def _is_complex(x):
@@ -173,3 +174,18 @@ def check_distinct(y, name="y"):
                    f"targets' extent {extent:.3g})")
         raise ValueError(f"{name} contains duplicate targets: rows {i} and {j} {how}; "
                          f"merge them and add their masses in nu")
+
+
+def as_probabilities(x, name, n=None):
+    """``x`` (n,) positive finite masses normalised to sum 1, without overflow.
+
+    Divided by their maximum first: masses like ``1e308`` (whose sum overflows) or subnormal
+    ones normalise as well as ``1``; ValueError naming ``name`` if the total is still not a
+    positive finite number.
+    """
+    a = as_vector(x, name, n=n, positive=True)
+    a = a / a.max()  # in (0, 1]: the sum is at most n
+    total = float(a.sum())
+    if not (np.isfinite(total) and total > 0):  # pragma: no cover - cannot happen after the division
+        raise ValueError(f"{name} must have a positive finite total, got {total!r}")
+    return a / total

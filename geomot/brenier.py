@@ -32,6 +32,15 @@ ties and near-ties go to the brute force.  All methods return the same index as 
 force, ties going to the smallest index.  The same triangulation gives the hidden targets and
 the Legendre dual (the lower convex envelope of the points :math:`(y_i, -h_i)`).
 
+Every argmax is computed in a frame (:mod:`geomot.frame`): :math:`\\langle x, y_i\\rangle + h_i =
+\\langle x, b\\rangle + s t (\\langle x', y'_i\\rangle + h'_i)`, so the scores compared are O(1)
+wherever the targets lie.  A potential built from a solve (:attr:`geomot.OTResult.potential`)
+uses the solve's frame and frame heights, so it locates points in the cells the solver
+converged to; one built from world ``(y, h)`` uses the frame of its targets (``a = 0``,
+``s = t``: :meth:`geomot.frame.Frame.of_targets`) and is as precise as the world heights allow.  Values, maps and the Legendre dual
+are in world units (values :math:`\\langle x, y_i\\rangle + h_i` at the argmax, in the loop
+kernels' fixed order).
+
 References
 ----------
 Y. Brenier, *Polar factorization and monotone rearrangement of vector-valued functions*,
@@ -42,6 +51,7 @@ F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM 
 16 (1987).
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -50,7 +60,9 @@ import numpy as np
 from . import _backend
 from ._tol import tol as _tol
 from ._validate import as_points, as_positive_int, as_real_array, as_vector, readonly
-from .lifting import RegularTriangulation, _check_triangulation, _hull_halfspaces, _regular_triangulation
+from .frame import Frame
+from .lifting import (RegularTriangulation, _affine_frame, _check_triangulation, _hull_halfspaces,
+                      _regular_triangulation)
 
 __all__ = ["BrenierPotential"]
 
@@ -353,6 +365,45 @@ def _simplex_planes(p, t, simp):
     return a, c
 
 
+@dataclass(frozen=True, eq=False)
+class _Framed:
+    """A potential's frame quantities: the frame, the frame targets ``yf`` and heights ``hf``,
+    and the world ``y``, ``h`` they stand for (a potential whose world arrays differ, e.g.
+    after ``dataclasses.replace``, recomputes them)."""
+
+    frame: Frame
+    yf: np.ndarray
+    hf: np.ndarray
+    y: np.ndarray
+    h: np.ndarray
+
+    @classmethod
+    def of_world(cls, y, h):
+        frame = Frame.of_targets(y)
+        yf = frame.to_targets(y)
+        return cls(frame, readonly(yf), readonly(frame.heights_to_frame(yf, h)), y, h)
+
+    def fits(self, y, h):
+        return (self.y.shape == y.shape and self.h.shape == h.shape and np.array_equal(self.y, y)
+                and np.array_equal(self.h, h))
+
+
+def _fit_triangulation(tri, y, yf, name="triangulation"):
+    """``tri`` for the frame targets ``yf``: as given when it was built on them (a power
+    diagram's), else a triangulation of the world targets ``y`` with its affine frame moved
+    to ``yf`` (a positive scaling and a translation change no lower hull); ValueError (the
+    world check's) when it fits neither."""
+    try:
+        _check_triangulation(tri, yf, name)
+        return tri
+    except ValueError:
+        _check_triangulation(tri, y, name)  # raises, naming the problem in the user's coordinates
+    frame = _affine_frame(yf)[0]
+    if frame.dim != tri.affine_dim:
+        return None  # rounding decides the rank differently there: build one in the frame
+    return dataclasses.replace(tri, frame=frame)
+
+
 # one triangulation of polygons for the package: the domain's (ccw, slivers dropped)
 from ._decompose import polygon_triangles as _triangulate_polygon  # noqa: E402
 
@@ -447,18 +498,41 @@ class BrenierPotential:
     backend: str = "numpy"
     memory_budget: int = None
     triangulation: RegularTriangulation = field(default=None, kw_only=True, repr=False)
+    #: private: the frame quantities (:class:`_Framed`); a result passes its own
+    _framed: _Framed = field(default=None, kw_only=True, repr=False)
 
     def __post_init__(self):
         y = as_points(self.y, "y")
         h = as_vector(self.h, "h", n=y.shape[0])
         be = _backend.get_backend(name=self.backend)
         budget = _backend._as_budget(self.memory_budget)
+        framed = self._framed
+        if not (isinstance(framed, _Framed) and framed.fits(y, h)):
+            framed = _Framed.of_world(y, h)
+        lifted = None
         if self.triangulation is not None:
-            _check_triangulation(self.triangulation, y, "triangulation")
+            lifted = _fit_triangulation(self.triangulation, y, framed.yf, "triangulation")
         object.__setattr__(self, "y", readonly(y))
         object.__setattr__(self, "h", readonly(h))
         object.__setattr__(self, "backend", be.name)
         object.__setattr__(self, "memory_budget", budget)
+        object.__setattr__(self, "_framed", framed)
+        if lifted is not None:
+            self.__dict__["_lifted"] = lifted  # (the cached property's slot)
+
+    @classmethod
+    def _in_frame(cls, y, h, frame, hf, triangulation=None):
+        """The potential of world ``y``, ``h`` computed in ``frame`` from the frame heights ``hf``
+        (exact ones, e.g. a solve's), not from ``h``."""
+        y = readonly(y, dtype=np.float64, copy=True)
+        h = readonly(h, dtype=np.float64, copy=True)
+        framed = _Framed(frame, readonly(frame.to_targets(y)), readonly(hf, dtype=np.float64, copy=True), y, h)
+        return cls(y, h, triangulation=triangulation, _framed=framed)
+
+    @property
+    def frame(self):
+        """The :class:`~geomot.frame.Frame` of the argmax."""
+        return self._framed.frame
 
     # ------------------------------------------------------------------ basic facts
     @property
@@ -472,9 +546,12 @@ class BrenierPotential:
         return self.y.shape[1]
 
     def __reduce__(self):
-        # rebuild through the constructor: read-only arrays, caches rebuilt lazily
-        make = type(self) if self.triangulation is None else functools.partial(
-            type(self), triangulation=self.triangulation)
+        # rebuild through the constructor: read-only arrays, caches rebuilt lazily; the frame
+        # quantities travel along (a solve's frame heights are not recomputable from h)
+        f = self._framed
+        make = functools.partial(type(self), triangulation=self.triangulation,
+                                 _framed=_Framed(f.frame, np.array(f.yf), np.array(f.hf), np.array(f.y),
+                                                 np.array(f.h)))
         return (make, (np.array(self.y), np.array(self.h), self.backend, self.memory_budget))
 
     def __repr__(self):
@@ -486,35 +563,51 @@ class BrenierPotential:
     # ------------------------------------------------------------------ argmax
     @functools.cached_property
     def _tree(self):
-        return _LiftedTree(self.y, self.h)
+        return _LiftedTree(self._framed.yf, self._framed.hf)
 
     def _brute(self, x):
+        """Brute-force argmax and (frame) scores of frame points ``x``."""
         be = _backend.get_backend(name=self.backend)
-        xd, yd, hd = be.asarray(x), be.asarray(self.y), be.asarray(self.h)
+        xd, yd, hd = be.asarray(x), be.asarray(self._framed.yf), be.asarray(self._framed.hf)
         i, v = be.argmax_scores(xd, yd, hd, memory_budget=self.memory_budget)
         return np.asarray(be.to_numpy(i), dtype=np.int64), np.asarray(be.to_numpy(v), dtype=np.float64)
 
     @functools.cached_property
     def _lifted(self):
-        """The regular triangulation: as given, or built (one hull) on first use."""
-        if self.triangulation is not None:
-            return self.triangulation
-        h = np.asarray(self.h)
-        # h centred as power_diagram does: the same hull as the diagram at these heights
-        return _regular_triangulation(np.asarray(self.y), h - h.mean())
+        """The regular triangulation of the frame targets: as given, or built (one hull) on first use."""
+        hf = self._framed.hf
+        # h' centred as power_diagram does: the same hull as the diagram at these heights
+        return _regular_triangulation(self._framed.yf, hf - hf.mean())
 
     @functools.cached_property
     def _walker(self):
         tri = self._lifted
         if tri.affine_dim != self.dim:
             return None  # a flat target set: no full-dimensional triangulation to walk in
-        return _Walker(np.asarray(self.y), np.asarray(self.h), tri)
+        return _Walker(self._framed.yf, self._framed.hf, tri)
 
     def _argmax(self, x, method):
+        """``(index, value)`` of world points ``x``: the argmax in the frame, the value in world units."""
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
+        xf = np.ascontiguousarray(self._framed.frame.to_source(x))
+        ok = np.all(np.isfinite(xf), axis=1)
+        if ok.all():
+            i = self._frame_argmax(xf, method)
+            return i, _score_rows(x, self.y, self.h, i)
+        # points beyond float64 in the frame: no target can be told apart there (the value is
+        # reported as overflowing, see _locate)
+        i = np.zeros(x.shape[0], dtype=np.int64)
+        if ok.any():
+            i[ok] = self._frame_argmax(np.ascontiguousarray(xf[ok]), method)
+        v = _score_rows(x, self.y, self.h, i)
+        v[~ok] = np.inf
+        return i, v
+
+    def _frame_argmax(self, x, method):
+        """The argmax index of frame points ``x``."""
         if method == "auto":
             cheap = x.shape[0] * self.n <= AUTO_BRUTE_PAIRS
             if cheap and "_walker" not in self.__dict__ and "_tree" not in self.__dict__:
@@ -526,12 +619,12 @@ class BrenierPotential:
             else:
                 method = "brute"
         if method == "brute":
-            return self._brute(x)
+            return self._brute(x)[0]
         if method == "walk":
             if self._walker is None:
-                return self._tree.query(x, self.memory_budget, self._brute)
-            return self._walker.query(x, self.memory_budget, self._brute)
-        return self._tree.query(x, self.memory_budget, self._brute)
+                return self._tree.query(x, self.memory_budget, self._brute)[0]
+            return self._walker.query(x, self.memory_budget, self._brute)[0]
+        return self._tree.query(x, self.memory_budget, self._brute)[0]
 
     def _locate(self, X, method):
         """``_argmax`` of validated points, with a ValueError where the scores overflow."""
@@ -593,7 +686,8 @@ class BrenierPotential:
     # ------------------------------------------------------------------ Legendre dual
     @functools.cached_property
     def _envelope(self):
-        return _LowerEnvelope(np.asarray(self.y), np.asarray(self.h), self._lifted)
+        # the envelope of the points (y'_j, -h_j): frame coordinates, world values
+        return _LowerEnvelope(self._framed.yf, np.asarray(self.h), self._lifted)
 
     @functools.cached_property
     def hidden(self):
@@ -648,7 +742,7 @@ class BrenierPotential:
         Z = as_points(a, "z", dim=self.dim, min_rows=0, dim_of="the targets")
         if Z.shape[0] == 0:
             return np.zeros(0)
-        g = self._envelope(Z)
+        g = self._envelope(self._framed.frame.to_targets(Z))
         # rows that are targets get the exact target values (-h_i when visible)
         lookup = self._target_rows
         hit = [lookup.get(row.tobytes(), -1) for row in Z]
@@ -663,7 +757,7 @@ class BrenierPotential:
         out = t.copy()
         hid = np.flatnonzero(self._lifted.hidden)
         if hid.size:  # a hidden target: the envelope below it (at most -h_i)
-            g = self._envelope(np.asarray(self.y)[hid])
+            g = self._envelope(self._framed.yf[hid])
             out[hid] = np.minimum(np.where(np.isfinite(g), g, t[hid]), t[hid])
         return readonly(out)
 

@@ -28,6 +28,18 @@ def _cells_and_targets(res):
     return diagram, idx, cen[idx], y[idx]
 
 
+class _FrameView:
+    """The frame quantities of a diagram (:mod:`geomot.frame`): the piecewise-linear map is built
+    and evaluated on O(1) coordinates -- frame centroids, targets and heights, source points
+    :math:`x' = (x - a)/s` -- and its images moved back, :math:`y = b + t y'`."""
+
+    def __init__(self, diagram):
+        self.frame = diagram.frame
+        self.centroids = np.asarray(diagram._frame_centroids, dtype=np.float64)
+        self.y = np.asarray(diagram._yf, dtype=np.float64)
+        self.h = np.asarray(diagram._wphi, dtype=np.float64) - 0.5 * np.einsum("ij,ij->i", self.y, self.y)
+
+
 def _spatial_order(x, n_cells):
     """A permutation that sorts points along a snake path through a grid (locality for walks)."""
     n, d = x.shape
@@ -244,6 +256,10 @@ class PiecewiseLinearMap:
     potential's certified argmax on other domains).  Points outside the domain are mapped by
     the same rules.
 
+    Built and evaluated in the frame of the diagram (:mod:`geomot.frame`): centroids, targets,
+    heights and source points on O(1) coordinates, the images moved back to world units, so
+    the map of a translated or scaled problem is the translated or scaled map.
+
     Point location is a visibility walk (numba) from the start simplex of a bucket grid, with
     the points counting-sorted by bucket and closed-form barycentric transforms; no ``n x m``
     array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells, as ratios to
@@ -269,6 +285,8 @@ class PiecewiseLinearMap:
         ``cells[v]`` (in a spatial order, not sorted).
     centroids, targets : (m, d) float64
     triangulation : scipy.spatial.Delaunay
+        Of the centroids in the diagram's frame coordinates (:mod:`geomot.frame`: O(1)
+        wherever the problem lies); its simplices index :attr:`centroids`.
     rejected : (S,) bool
         Rejected simplices (all False when ``avoid_singular=False``).
     singular : SingularSet or None
@@ -300,27 +318,31 @@ class PiecewiseLinearMap:
             raise ValueError(
                 f"res has {cells.size} non-empty cells: need at least {d + 2} to triangulate "
                 f"their centroids in {d}D")
+        fv = _FrameView(diagram)
         # qhull is faster on spatially sorted input: put the vertices in a snake order
-        order = _spatial_order(cen, cen.shape[0])
-        cells, cen, tgt = cells[order], cen[order], tgt[order]
+        cen_f = fv.centroids[cells]
+        order = _spatial_order(cen_f, cen_f.shape[0])
+        cells, cen, tgt, cen_f = cells[order], cen[order], tgt[order], cen_f[order]
         try:
-            tri = Delaunay(cen)
+            tri = Delaunay(cen_f)  # (in the frame: O(1) coordinates wherever the problem lies)
         except QhullError as exc:
             raise ValueError(f"cannot triangulate the cell centroids (degenerate?): {exc}") from None
         self._res = res
         self._domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
         self._dim = d
+        self._frame = fv
         self._cells = cells
         self._cen = cen
         self._tgt = tgt
+        self._tgt_f = np.ascontiguousarray(fv.y[cells])
         self._tri = tri
         self._trans = _barycentric_transforms(tri.points, tri.simplices)
         self._nbrs = np.ascontiguousarray(tri.neighbors, dtype=np.int64)
         self._simp = np.ascontiguousarray(tri.simplices, dtype=np.int64)
         # a grid of buckets over the centroids' bounding box, each with a nearby start simplex
         g = max(1, int(np.ceil(self._simp.shape[0] ** (1.0 / d))))
-        lo = cen.min(axis=0)
-        span = np.maximum(cen.max(axis=0) - lo, 1e-300)
+        lo = cen_f.min(axis=0)
+        span = np.maximum(cen_f.max(axis=0) - lo, 1e-300)
         axes = [(np.arange(g) + 0.5) / g for _ in range(d)]
         centers = lo + np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d) * span
         self._g = g
@@ -339,7 +361,7 @@ class PiecewiseLinearMap:
                          shape=(n, n))
         self._adj_ptr = adj.indptr.astype(np.int64)
         self._adj_idx = adj.indices.astype(np.int64)
-        self._cen_tree = cKDTree(cen)
+        self._cen_tree = cKDTree(cen_f)
         self._convex_domain = bool(getattr(self._domain, "is_convex", False))
         self._potential = None
         if singular is not None and not avoid_singular:
@@ -422,19 +444,23 @@ class PiecewiseLinearMap:
         return self._singular
 
     # ------------------------------------------------------------------ evaluation
-    def _discrete_index(self, x):
-        """The cell of each point: ``argmax_i <x, y_i> + h_i`` (the discrete map's index)."""
+    def _discrete_index(self, x, xf=None):
+        """The cell of each point (world ``x``; ``xf`` the same points in the frame, computed
+        when None): ``argmax_i <x, y_i> + h_i`` (the discrete map's index)."""
+        fv = self._frame
         near = np.zeros(x.shape[0], dtype=bool)
         if self._convex_domain:
             # hill climbing is exact for points of a convex domain only; far points (the tree's
-            # squared distances overflow beyond |x| ~ 1e154) and points outside the domain go
-            # to the potential's certified argmax
+            # squared distances overflow) and points outside the domain go to the potential's
+            # certified argmax
             with np.errstate(over="ignore", invalid="ignore"):
-                dist, j = self._cen_tree.query(x, k=1)
+                if xf is None:
+                    xf = np.ascontiguousarray(fv.frame.to_source(x))
+                dist, j = self._cen_tree.query(xf, k=1)
             near = np.isfinite(dist) & np.asarray(self._domain.contains(x), dtype=bool)
         out = np.empty(x.shape[0], dtype=np.int64)
         if np.any(near):
-            out[near] = _greedy_argmax(x[near], self._cells[j[near]], self._y_all, self._h,
+            out[near] = _greedy_argmax(np.ascontiguousarray(xf[near]), self._cells[j[near]], fv.y, fv.h,
                                        self._adj_ptr, self._adj_idx, self._y_all.shape[0])
         if not np.all(near):
             if self._potential is None:
@@ -442,7 +468,8 @@ class PiecewiseLinearMap:
                 if pot is None:
                     from .brenier import BrenierPotential
 
-                    pot = BrenierPotential(self._y_all, self._h)
+                    fv = self._frame
+                    pot = BrenierPotential._in_frame(self._y_all, self._h, fv.frame, fv.h)
                 self._potential = pot
             out[~near] = np.asarray(self._potential.index(x[~near]), dtype=np.int64)
         return out
@@ -461,25 +488,29 @@ class PiecewiseLinearMap:
             return out, rej
         tri = self._tri
         d = self._dim
-        order, bucket = _bucket_sort(x, self._lo, self._inv_cell, self._g, self._starts.shape[0])
-        s_sorted, img = _walk(x[order], bucket, self._starts, self._trans, self._nbrs, self._simp,
-                              self._tgt, tri.simplices.shape[0] + 16)
+        frame = self._frame.frame
+        xf = np.ascontiguousarray(frame.to_source(x))
+        order, bucket = _bucket_sort(xf, self._lo, self._inv_cell, self._g, self._starts.shape[0])
+        s_sorted, img = _walk(xf[order], bucket, self._starts, self._trans, self._nbrs, self._simp,
+                              self._tgt_f, tri.simplices.shape[0] + 16)
         s = np.empty_like(s_sorted)
         s[order] = s_sorted
         out = np.empty_like(x)
         out[order] = img
         lost = np.flatnonzero(s == -2)
         if lost.size:  # pragma: no cover (a walk that cycles: qhull's own point location)
-            s[lost] = tri.find_simplex(x[lost])
+            s[lost] = tri.find_simplex(xf[lost])
             ok = lost[s[lost] >= 0]
             trans = self._trans[s[ok]]
-            b = np.einsum("nij,nj->ni", trans[:, :d, :], x[ok] - trans[:, d, :])
+            b = np.einsum("nij,nj->ni", trans[:, :d, :], xf[ok] - trans[:, d, :])
             lam = np.column_stack([b, 1.0 - b.sum(axis=1)])
-            out[ok] = np.einsum("nk,nkd->nd", lam, self._tgt[self._simp[s[ok]]])
+            out[ok] = np.einsum("nk,nkd->nd", lam, self._tgt_f[self._simp[s[ok]]])
         inside = s >= 0
         si = s[inside]
+        # barycentric images of the frame targets, moved back (y = b + t y')
+        out[inside] = frame.from_targets(out[inside])
         if not np.all(inside):
-            out[~inside] = self._y_all[self._discrete_index(x[~inside])]
+            out[~inside] = self._y_all[self._discrete_index(x[~inside], xf[~inside])]
         rej = np.zeros(x.shape[0], dtype=bool)
         rej[inside] = self._rejected[si]
         return out, rej

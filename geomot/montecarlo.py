@@ -14,6 +14,11 @@ iteration.  The argmax is a matrix product plus a row maximum: the work the nump
 and CuPy backends of :mod:`geomot._backend` serve, and it parallelises over samples
 (a ``dask.distributed.Client`` spreads the chunks over a cluster).
 
+The argmax runs in the frame of the problem (:mod:`geomot.frame`, any dimension): samples
+:math:`x' = (x - a)/s`, targets :math:`y' = (y - b)/t` and heights :math:`h'`, all O(1)
+wherever the problem lies; Adam steps on :math:`h'` (a step ``lr`` on ``h`` is ``lr / (s t)`` on
+:math:`h'`), and the run reports the world heights and its frame heights.
+
 Convergence is judged on the noisy estimate, ``max_i |m_i - nu_i| / nu_i <= tol``.  With
 ``N`` samples the relative noise of cell ``i`` is about
 :math:`\\sqrt{\\nu_i (1 - \\nu_i) / N} / \\nu_i`: a ``tol`` below that level cannot be reached
@@ -36,8 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _backend
-from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, readonly
+from ._validate import as_points, as_positive_float, as_positive_int, as_probabilities, as_rng, as_vector, readonly
 from ._warnings import ConvergenceWarning, _external_stacklevel
+from .frame import Frame
 
 __all__ = ["MonteCarloRun", "estimate_masses", "count_cells", "solve_montecarlo", "noise_level"]
 
@@ -73,6 +79,10 @@ class MonteCarloRun:
         Number of mass estimates (batches of samples) used.
     history : (iterations,) float64
         ``max_i |masses_i - nu_i| / nu_i`` at each iteration.
+    frame : geomot.frame.Frame or None
+        The frame the argmax ran in (None for a run made by hand).
+    frame_heights : (n,) float64 or None
+        The heights :math:`h'` in that frame (``h`` is rounded from them).
 
     Example
     -------
@@ -87,6 +97,8 @@ class MonteCarloRun:
     converged: bool
     iterations: int
     history: np.ndarray
+    frame: Frame = None
+    frame_heights: np.ndarray = None
 
     def __post_init__(self):
         object.__setattr__(self, "h", _readonly(self.h))
@@ -94,10 +106,15 @@ class MonteCarloRun:
         object.__setattr__(self, "history", _readonly(self.history))
         object.__setattr__(self, "converged", bool(self.converged))
         object.__setattr__(self, "iterations", int(self.iterations))
+        if (self.frame is None) != (self.frame_heights is None):
+            raise ValueError("frame and frame_heights go together (both or neither)")
+        if self.frame_heights is not None:
+            object.__setattr__(self, "frame_heights", _readonly(self.frame_heights))
 
     def __reduce__(self):
+        fh = None if self.frame_heights is None else np.array(self.frame_heights)
         return (type(self), (np.array(self.h), np.array(self.masses), self.converged, self.iterations,
-                             np.array(self.history)))
+                             np.array(self.history), self.frame, fh))
 
 
 # --------------------------------------------------------------------------------------
@@ -244,8 +261,7 @@ def noise_level(nu, n_samples):
     >>> round(noise_level([0.5, 0.5], 10000), 6)
     0.01
     """
-    nu = as_vector(nu, "nu", positive=True)
-    nu = nu / nu.sum()
+    nu = as_probabilities(nu, "nu")
     n_samples = as_positive_int(n_samples, "n_samples")
     return float(np.max(np.sqrt(nu * (1.0 - nu) / n_samples) / nu))
 
@@ -277,6 +293,12 @@ def _default_h0(domain, y, rng, m):
     cells of the :math:`z_i`: no cell starts far from a share of the mass.
     """
     x = np.asarray(domain.sample(m, seed=rng), dtype=np.float64)
+    return _matched_heights(x, y)
+
+
+def _matched_heights(x, y):
+    """The heights of :func:`_default_h0` from the source sample ``x`` (world or frame, with
+    ``y`` in the same coordinates)."""
     z, s = _matched_sites(x, y)
     if z is None:
         return np.zeros(y.shape[0])
@@ -387,8 +409,7 @@ def solve_montecarlo(
     if nu is None:
         nu = np.full(n, 1.0 / n)
     else:
-        nu = as_vector(nu, "nu", n=n, positive=True)
-        nu = nu / nu.sum()
+        nu = as_probabilities(nu, "nu", n=n)
     tol = as_positive_float(tol, "tol")
     max_iter = as_positive_int(max_iter, "max_iter")
     n_samples = as_positive_int(n_samples, "n_samples")
@@ -399,8 +420,16 @@ def solve_montecarlo(
     budget = _backend._as_budget(memory_budget)
     if client is not None:
         _require_distributed(client)
-    h = _default_h0(domain, y, rng, min(n_samples, 10_000)) if h0 is None else h0
+    # the frame of the problem: the argmax and Adam run on O(1) coordinates and heights h'
+    frame = Frame.of(np.asarray(domain.bounds, dtype=np.float64).reshape(2, -1), y)
+    yf = frame.to_targets(y)
+    if h0 is None:  # the matched Voronoi start, computed in the frame (same samples as in world)
+        x0 = np.asarray(domain.sample(min(n_samples, 10_000), seed=rng), dtype=np.float64)
+        h = _matched_heights(frame.to_source(x0), yf)
+    else:
+        h = frame.heights_to_frame(yf, h0)
     h = h - h.mean()
+    lr = lr / frame.scale  # a step on h is a step / (s t) on h'
 
     floor = noise_level(nu, n_samples)
     if tol < floor:
@@ -422,8 +451,8 @@ def solve_montecarlo(
     converged = False
     with tqdm(total=max_iter, disable=not progress, desc="Monte-Carlo OT", unit="it") as bar:
         for k in range(1, max_iter + 1):
-            x = domain.sample(n_samples, seed=rng)
-            masses = _count(np.ascontiguousarray(x, dtype=np.float64), y, h, name, budget, client, None) / n_samples
+            x = frame.to_source(np.asarray(domain.sample(n_samples, seed=rng), dtype=np.float64))
+            masses = _count(np.ascontiguousarray(x), yf, h, name, budget, client, None) / n_samples
             g = masses - nu
             err = float(np.max(np.abs(g) / nu))
             history.append(err)
@@ -452,4 +481,6 @@ def solve_montecarlo(
             ConvergenceWarning,
             stacklevel=_external_stacklevel(),
         )
-    return MonteCarloRun(h=h, masses=masses, converged=converged, iterations=len(history), history=np.asarray(history))
+    hw = frame.heights_from_frame(yf, h)
+    return MonteCarloRun(h=hw - hw.mean(), masses=masses, converged=converged, iterations=len(history),
+                         history=np.asarray(history), frame=frame, frame_heights=h)

@@ -19,6 +19,14 @@ lower-dimensional diagram, which is exact); flat lifted configurations and non-s
 lower facets (grids, cocircular points) are handled by :mod:`geomot.lifting`, and the
 zero-length facets the latter create are dropped from :attr:`PowerDiagram.pairs`.
 
+Everything is computed in the problem's frame (:mod:`geomot.frame`): targets
+:math:`y' = (y - b)/t`, source :math:`x' = (x - a)/s`, weights
+:math:`\\varphi' = h' + |y'|^2/2`, all O(1) wherever the problem lies and whatever its size;
+the diagram reports world units (volumes :math:`\\times s^d`, centroids, cells and facets moved
+back, the Hessian :math:`\\partial m/\\partial h`).  A diagram built from a solve
+(:attr:`geomot.OTResult.diagram`) is built from the solver's own frame weights, so it is the
+diagram the solver measured, not one rebuilt from the rounded world ``h``.
+
 References
 ----------
 F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM J. Comput.
@@ -37,6 +45,7 @@ from . import _clip
 from ._tol import scale_of, tol
 from ._validate import as_points, as_vector, check_distinct, readonly
 from .domain import Domain
+from .frame import Frame, FramedDomain
 # the triangulation lives in geomot.lifting; these names stay importable from here
 from .lifting import (FLIP_NOT_APPLICABLE, RegularTriangulation, _flipped_triangulation,  # noqa: F401
                       _regular_triangulation, regular_triangulation)
@@ -142,8 +151,11 @@ class PowerDiagram:
         Source probability of each cell, :math:`\\mu(W_i) = \\int_{W_i} \\rho / \\int_\\Omega \\rho`.
     triangulation : geomot.lifting.RegularTriangulation
         The regular triangulation of the targets (all potential neighbours, hidden targets,
-        lower simplices, affine frame).  ``BrenierPotential(y, h, triangulation=...)`` reuses
-        it instead of building a second hull.
+        lower simplices, affine frame of the frame targets).  ``BrenierPotential(y, h,
+        triangulation=...)`` reuses it instead of building a second hull.
+    frame : geomot.frame.Frame
+        The frame the diagram was computed in (property); volumes, centroids, cells, facets
+        and the Hessian are reported in world units.
 
     Example
     -------
@@ -158,8 +170,6 @@ class PowerDiagram:
     True
     """
 
-    y: np.ndarray
-    h: np.ndarray
     domain: Domain
     volumes: np.ndarray
     masses: np.ndarray
@@ -172,16 +182,44 @@ class PowerDiagram:
     _eps: float = field(repr=False)
     _clo: np.ndarray = field(repr=False)
     _chi: np.ndarray = field(repr=False)
-    #: the weights the kernels used, :math:`h + |y|^2/2` (centred)
+    #: the frame weights the kernels used, :math:`\varphi' = h' + |y'|^2/2` (centred)
     _wphi: np.ndarray = field(repr=False, default=None)
+    #: the domain in the frame of the diagram (pieces, bounds, total mass in frame units)
+    _space: FramedDomain = field(repr=False, default=None)
+    #: the targets in the frame, :math:`y' = (y - b) / t`
+    _yf: np.ndarray = field(repr=False, default=None)
+    #: the frame weights as given (before centring): what a result stores to rebuild this diagram
+    _weights: np.ndarray = field(repr=False, default=None)
+    #: the world targets and (centred) heights when the builder has them; else computed from
+    #: the frame ones on first use (the Newton solver's trial diagrams never need them)
+    _y: np.ndarray = field(repr=False, default=None)
+    _h: np.ndarray = field(repr=False, default=None)
+
+    @cached_property
+    def y(self):
+        """(n, d): the targets (world units, read-only)."""
+        return readonly(self.frame.from_targets(self._yf) if self._y is None else self._y)
+
+    @cached_property
+    def h(self):
+        """(n,): the heights (world units, centred, read-only)."""
+        if self._h is not None:
+            return readonly(self._h)
+        h = self.frame.heights_from_frame(self._yf, self._wphi - _half_squares(self._yf))
+        return readonly(h - h.mean() if h.size else h)
 
     @property
     def dim(self):
-        return self.y.shape[1]
+        return self._yf.shape[1]
 
     @property
     def n(self):
-        return self.y.shape[0]
+        return self._yf.shape[0]
+
+    @property
+    def frame(self):
+        """The :class:`~geomot.frame.Frame` the diagram was computed in."""
+        return self._space.frame
 
     def __repr__(self):
         return (f"PowerDiagram(n={self.n}, dim={self.dim}, domain={self.domain.kind}, "
@@ -199,13 +237,18 @@ class PowerDiagram:
         return readonly(~(self.masses > 0))
 
     @cached_property
-    def centroids(self):
-        """(n, d): μ-barycentre of each cell (NaN rows for empty cells)."""
+    def _frame_centroids(self):
+        """(n, d): the centroids in frame coordinates (NaN rows for empty cells)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            mass_abs = self.masses * self.domain.total_mass
+            mass_abs = self.masses * self._space.total_mass
             c = self._moments / mass_abs[:, None]
         c[self.empty] = np.nan
         return readonly(c)
+
+    @cached_property
+    def centroids(self):
+        """(n, d): μ-barycentre of each cell (NaN rows for empty cells)."""
+        return readonly(self.frame.from_source(self._frame_centroids))
 
     @cached_property
     def _pair_slots(self):
@@ -216,7 +259,7 @@ class PowerDiagram:
         slots = np.flatnonzero(keep)
         meas = self._slot_measure[slots]
         # a facet of positive measure: longer than the facet tolerance of the domain's size
-        scale = scale_of(self.domain.bounds)
+        scale = scale_of(self._space.bounds)
         thresh = tol.facet * scale ** (self.dim - 1)
         good = meas > thresh
         return slots[good], rows[slots[good]], cols[slots[good]]
@@ -230,12 +273,16 @@ class PowerDiagram:
     @cached_property
     def facet_measures(self):
         """(m,): length (2D) or area (3D) of the facet of each pair inside the domain."""
-        return readonly(self._slot_measure[self._pair_slots[0]])
+        return readonly(self._slot_measure[self._pair_slots[0]] * self.frame.source_scale ** (self.dim - 1))
+
+    @cached_property
+    def _frame_facet_masses(self):
+        return self._slot_mass[self._pair_slots[0]] / self._space.total_mass
 
     @cached_property
     def facet_masses(self):
         """(m,): :math:`\\int_{W_i \\cap W_j} \\rho\\, d\\sigma` divided by the total source mass."""
-        return readonly(self._slot_mass[self._pair_slots[0]] / self.domain.total_mass)
+        return readonly(self._frame_facet_masses / self.frame.source_scale)
 
     def hessian(self):
         """Jacobian of the masses with respect to h, as a ``scipy.sparse.csr_matrix`` (n, n).
@@ -247,28 +294,46 @@ class PowerDiagram:
             \\frac{\\partial \\mu(W_i)}{\\partial h_j}.
 
         Symmetric, off-diagonal entries <= 0, rows summing to 0 (a weighted graph Laplacian).
-        Returns a fresh matrix at each call.
+        Returns a fresh matrix at each call.  Computed in the frame (:math:`\\partial m /
+        \\partial h'`, what the Newton solver uses) and divided by :math:`s t`.
         """
+        H = self._frame_hessian()
+        H.data /= self.frame.scale
+        return H
+
+    def _frame_hessian(self):
+        """:math:`\\partial m / \\partial h'` in the frame (a fresh CSR matrix)."""
         p = self.pairs
         n = self.n
         if p.shape[0] == 0:
             return sps.csr_matrix((n, n))
-        indptr, indices, data = _laplacian_csr(p, self.facet_masses, self.y, n)
+        indptr, indices, data = _laplacian_csr(p, self._frame_facet_masses, self._yf, n)
         return sps.csr_matrix((data, indices, indptr), shape=(n, n))
 
     # -------------------------------------------------------------- geometry
     def _cell_geometry(self, cells):
+        """The kernels' clipped geometry of ``cells``, in frame coordinates."""
         cells = np.asarray(cells, dtype=np.int64)
-        pc = self.domain.pieces
+        pc = self._space.pieces
         tri = self.triangulation
         if self.dim == 2:
-            return _clip.cell_polygons_2d(self.y, self._wphi, tri.indptr, tri.indices, cells,
+            return _clip.cell_polygons_2d(self._yf, self._wphi, tri.indptr, tri.indices, cells,
                                           self._cand_ptr, self._cand_piece, pc.normals,
                                           pc.offsets, pc.indptr, pc.lo, pc.hi, self._eps,
                                           self._clo, self._chi)
-        return _clip.cell_polytopes_3d(self.y, self._wphi, tri.indptr, tri.indices, cells,
+        return _clip.cell_polytopes_3d(self._yf, self._wphi, tri.indptr, tri.indices, cells,
                                        self._cand_ptr, self._cand_piece, pc.normals, pc.offsets,
                                        pc.indptr, pc.lo, pc.hi, self._eps, self._clo, self._chi)
+
+    def _world_mesh(self, mesh):
+        """A trimesh in frame coordinates moved to world coordinates (in place)."""
+        f = self.frame
+        if not f.is_identity:
+            m = np.eye(4)
+            m[:3, :3] *= f.source_scale
+            m[:3, 3] = f.source_center
+            mesh.apply_transform(m)
+        return mesh
 
     def cell(self, i):
         """Geometry of cell ``i`` inside the domain.
@@ -290,20 +355,40 @@ class PowerDiagram:
             if not polys:
                 return shapely.Polygon()
             if len(polys) == 1:
-                return polys[0]
-            merged = shapely.union_all(polys)
-            return merged.buffer(0) if not merged.is_valid else merged
+                cell = polys[0]
+            else:
+                # clipped pieces can carry rounding-level spikes (vertices 1e-16 apart where
+                # two half-spaces cross at a corner of the piece): clean those before the union
+                polys = [q if q.is_valid else q.buffer(0) for q in polys]
+                try:
+                    merged = shapely.union_all(polys)  # (in the frame: O(1) coordinates)
+                except shapely.errors.GEOSException:
+                    # pieces that meet along edges off by rounding (their half-spaces moved to
+                    # the frame): snap-rounded union on a grid far below the clipping tolerance
+                    merged = shapely.union_all(polys, grid_size=tol.facet * scale_of(self._space.bounds))
+                cell = merged.buffer(0) if not merged.is_valid else merged
+            f = self.frame
+            return cell if f.is_identity else shapely.transform(cell, f.from_source)
         import trimesh
 
         if not self.domain.pieces_disjoint:
             # the signed cone decomposition is not a partition: intersect the convex cell
-            # (clipped to the bounding box) with the solid itself
-            box = Domain.box(*self.domain.bounds)
-            pd_box = power_diagram(self.y, self.h, box)
-            convex = pd_box.cell(i)
+            # (clipped to the bounding box) with the solid itself, in the frame
+            box = FramedDomain.of(Domain.box(*self.domain.bounds), self.frame)
+            pd_box = _framed_diagram(box, self._yf, self._weights, self.triangulation, y=self.y, h=self.h)
+            convex = pd_box._frame_cell_3d(i)
             if convex.is_empty or len(convex.faces) == 0:
                 return trimesh.Trimesh()
-            return trimesh.boolean.intersection([convex, self.domain.geometry], engine="manifold")
+            solid = self.domain.geometry
+            if not self.frame.is_identity:
+                solid.vertices = self.frame.to_source(solid.vertices)
+            return self._world_mesh(trimesh.boolean.intersection([convex, solid], engine="manifold"))
+        return self._world_mesh(self._frame_cell_3d(i))
+
+    def _frame_cell_3d(self, i):
+        """Cell ``i`` of a 3D diagram of disjoint pieces as a trimesh, in frame coordinates."""
+        import trimesh
+
         owner, piece, fptr, flab, vptr, pts = self._cell_geometry([i])
         meshes = []
         for k in range(len(owner)):
@@ -364,6 +449,7 @@ class PowerDiagram:
             nxt[wrap] = ptr[poly[wrap]]
             hit, where = lookup(owner[poly], labels)
             keep = hit & (sign[piece[poly]] > 0) & np.any(pts[nxt] != pts[v], axis=1)
+            pts = self.frame.from_source(pts)
             segs = np.stack([pts[v[keep]], pts[nxt[keep]]], axis=1)
             return FacetGeometry(readonly(where[keep]),
                                  readonly(np.arange(0, 2 * len(segs) + 1, 2, dtype=np.int64)),
@@ -376,7 +462,7 @@ class PowerDiagram:
         nv = vptr[keep + 1] - vptr[keep]
         vidx = np.repeat(vptr[keep], nv) + (np.arange(nv.sum()) - np.repeat(np.cumsum(nv) - nv, nv))
         indptr = np.concatenate([[0], np.cumsum(nv)]).astype(np.int64)
-        return FacetGeometry(readonly(where[keep]), readonly(indptr), readonly(pts[vidx]))
+        return FacetGeometry(readonly(where[keep]), readonly(indptr), readonly(self.frame.from_source(pts[vidx])))
 
 
 # ----------------------------------------------------------------- construction
@@ -406,6 +492,11 @@ def power_diagram(y, h, domain):
     convex hull of :math:`(y_i, -2h_i)`, computed by one ``scipy.spatial.ConvexHull`` call
     (:func:`geomot.lifting.regular_triangulation`).
 
+    Computed in the frame of the domain and the targets (:class:`geomot.frame.Frame`):
+    ``h`` is converted once to the O(1) frame heights
+    :math:`h' = (h + \\langle a, y - b\\rangle)/(s t)`, so the diagram is as precise as the given
+    ``h`` allows wherever the problem lies; the results are in world units.
+
     Examples
     --------
     >>> import numpy as np, geomot
@@ -421,12 +512,16 @@ def power_diagram(y, h, domain):
         raise ValueError(f"exact power diagrams need a 2D or 3D domain, got dimension {domain.dim}")
     y = as_points(y, "y", dim=domain.dim)
     h = as_vector(h, "h", n=y.shape[0])
-    tri = _regular_triangulation(y, h - h.mean())
+    frame = Frame.of(domain.bounds, y)
+    yf = frame.to_targets(y)
+    wf = frame.heights_to_frame(yf, h) + _half_squares(yf)
+    tri = _triangulate(yf, wf)
     if tri.hidden.any():
         # two coinciding targets cannot both be vertices of the lifted hull: duplicates
-        # always leave a hidden target, so the (costly) check is needed only then
+        # always leave a hidden target, so the (costly) check is needed only then (relative to
+        # the targets' extent, whatever their scale; the message names the user's rows)
         check_distinct(y)
-    return _power_diagram(y, h, domain, tri)
+    return _framed_diagram(FramedDomain.of(domain, frame), yf, wf, tri, y=y, h=h - h.mean())
 
 
 def _voronoi_relative(y, h):
@@ -434,26 +529,55 @@ def _voronoi_relative(y, h):
     return h + 0.5 * np.einsum("ij,ij->i", y, y)
 
 
-def _power_diagram(y, h, domain, triangulation=None, wphi=None):
-    """The diagram of ``power_diagram`` without validation.
+def _half_squares(y):
+    """:math:`|y_i|^2 / 2` (n,)."""
+    return 0.5 * np.einsum("ij,ij->i", y, y)
 
-    ``wphi`` (n,), optional: the weights :math:`\\varphi = h + |y|^2/2` when the caller keeps
-    them (the Newton solver does): ``h`` is then ignored and recomputed from them.  Close
-    targets' cells depend on differences :math:`h_i - h_j` that ``h`` (of size :math:`|y|^2`)
-    only holds to :math:`\\epsilon |y|^2`; :math:`\\varphi` holds them to
-    :math:`\\epsilon |\\varphi|`.
+
+def _triangulate(yf, wphi):
+    """The regular triangulation (one lifted hull) of the frame targets at the weights ``wphi``."""
+    h = wphi - _half_squares(yf)
+    return _regular_triangulation(yf, h - h.mean())
+
+
+def _power_diagram(y, h, domain, triangulation=None, wphi=None):
+    """The diagram of ``power_diagram`` without validation, from world inputs.
+
+    ``wphi`` (n,), optional: the world weights :math:`\\varphi = h + |y|^2/2` when the caller
+    keeps them: ``h`` is then ignored.  Close targets' cells depend on differences
+    :math:`h_i - h_j` that ``h`` (of size :math:`|y|^2`) only holds to :math:`\\epsilon |y|^2`;
+    :math:`\\varphi` holds them to :math:`\\epsilon |\\varphi|`, and goes to the frame
+    (:meth:`geomot.frame.Frame.weights_to_frame`) without forming :math:`|y|^2`.
+    ``triangulation``: a regular triangulation of ``y`` at these weights (its combinatorics are
+    those of the frame targets: a positive scaling and a translation change no lower hull).
     """
-    n, d = y.shape
+    frame = Frame.of(domain.bounds, y)
+    yf = frame.to_targets(y)
     if wphi is None:
-        wphi = _voronoi_relative(y, h)
+        wf = frame.heights_to_frame(yf, h) + _half_squares(yf)
+        h = h - h.mean() if h.size else h
     else:
-        h = wphi - 0.5 * np.einsum("ij,ij->i", y, y)
+        wf = frame.weights_to_frame(yf, wphi)
+        h = None
+    return _framed_diagram(FramedDomain.of(domain, frame), yf, wf, triangulation, y=y, h=h)
+
+
+def _framed_diagram(space, yf, wphi, triangulation=None, y=None, h=None):
+    """The power diagram in the frame of ``space`` (a :class:`~geomot.frame.FramedDomain`).
+
+    ``yf (n, d)`` frame targets, ``wphi (n,)`` frame weights :math:`\\varphi' = h' + |y'|^2/2`
+    (any constant added: they are centred here for the kernels' rounding), ``triangulation``
+    (built when None), ``y`` and ``h`` the world targets and (centred) heights when the
+    caller has them (else they are computed from the frame ones).
+    """
+    n, d = yf.shape
+    frame = space.frame
+    given = wphi
     # adding a constant to the weights changes nothing: centre them for the kernels' rounding
     wphi = wphi - wphi.mean() if n else wphi
-    h = h - h.mean() if n else h
-    tri = _regular_triangulation(y, h) if triangulation is None else triangulation
-    pc = domain.pieces
-    scale = scale_of(domain.bounds)
+    tri = _triangulate(yf, given) if triangulation is None else triangulation
+    pc = space.pieces
+    scale = scale_of(space.bounds)
     eps = tol.clip * scale
     active = ~tri.hidden
     P = pc.lo.shape[0]
@@ -466,11 +590,11 @@ def _power_diagram(y, h, domain, triangulation=None, wphi=None):
     else:
         # many pieces: boxes around the cells (from their power vertices) select the pieces
         # each cell can meet
-        clo, chi = tri.cell_boxes(y, wphi)
-        cand_ptr, cand_piece = _candidates(y, wphi, tri, domain, active, eps, clo, chi)
+        clo, chi = tri.cell_boxes(yf, wphi)
+        cand_ptr, cand_piece = _candidates(yf, wphi, tri, space, active, eps, clo, chi)
     kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
     vol, mass, mom, slot_len, slot_mass, status = kernel(
-        y, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
+        yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
         pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi)
     if np.any(status != _clip.STATUS_OK):
         bad = int(np.flatnonzero(status)[0])
@@ -479,24 +603,24 @@ def _power_diagram(y, h, domain, triangulation=None, wphi=None):
     # signed decompositions (meshes) can leave rounding-level negative values
     vol = np.where(vol < 0, 0.0, vol)
     mass = np.where(mass < 0, 0.0, mass)
-    total = domain.total_mass
-    masses = mass / total
+    masses = mass / space.total_mass
     return PowerDiagram(
-        y=readonly(y), h=readonly(h), domain=domain, volumes=readonly(vol),
+        domain=space.domain, volumes=readonly(vol * space.volume_scale if frame.source_scale != 1.0 else vol),
         masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps, _clo=clo,
-        _chi=chi, _wphi=readonly(wphi))
+        _chi=chi, _wphi=readonly(wphi), _space=space, _yf=readonly(yf), _weights=readonly(given), _y=y, _h=h)
 
 
 def _unbounded_boxes(n, d):
     return np.full((n, d), -np.inf), np.full((n, d), np.inf)
 
 
-def _candidates(y, wphi, tri, domain, active, eps, clo, chi):
-    """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces."""
+def _candidates(y, wphi, tri, space, active, eps, clo, chi):
+    """Pieces each cell may meet: cell bounding boxes (clipped to the domain's box) vs pieces
+    (all in the frame of ``space``)."""
     d = y.shape[1]
-    pc = domain.pieces
-    lo, hi = domain.bounds
+    pc = space.pieces
+    lo, hi = space.bounds
     box_nrm = np.zeros((0, d))
     box_off = np.zeros(0)
     box_ptr = np.zeros(2, dtype=np.int64)

@@ -509,8 +509,9 @@ class _Criterion:
     def evaluate(self, pairs):
         raise NotImplementedError
 
-    def warn_if_empty(self):
-        """Called when nothing was selected (a hook for the emptiness criterion's warning)."""
+    def warn_if_empty(self, frame=None):
+        """Called when nothing was selected (a hook for the emptiness criterion's warning);
+        ``frame`` is the diagram's :class:`geomot.frame.Frame` (or None)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -545,8 +546,13 @@ class _Emptiness(_Criterion):
             sc[cand] = _emptiness_scores(self.y, pairs[cand], self.ell, self.n_probe, self.tree)
         return sc > tau, sc
 
-    def warn_if_empty(self):
-        _warn_if_nonconvex(self.y, self.ell, self.threshold)
+    def warn_if_empty(self, frame=None):
+        # in the targets' frame (geomot.frame): the Delaunay test lifts |y|^2, which targets far
+        # from the origin would hold only to eps |y|^2
+        if frame is None:
+            _warn_if_nonconvex(self.y, self.ell, self.threshold)
+        else:
+            _warn_if_nonconvex(frame.to_targets(self.y), self.ell / frame.target_scale, self.threshold)
 
 
 def _no_emptiness_keywords(name, threshold, n_probe):
@@ -935,7 +941,7 @@ def singular_set(res, *, support=None, criterion=None, threshold=None, k_neighbo
         merge_distance = 1.5 * (vol / nonempty) ** (1.0 / d)
     out = _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, rule, ell, merge_distance)
     if out.is_empty:
-        rule.warn_if_empty()
+        rule.warn_if_empty(getattr(diagram, "frame", None))
     return out
 
 

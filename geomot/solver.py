@@ -38,8 +38,10 @@ from ._backend import BACKENDS
 from ._linalg import LINEAR_SOLVERS
 from ._newton import NEWTON_MAX_ITER, NEWTON_TOL, _solve_newton
 from ._linalg import _nested_dissection  # noqa: F401  (benchmarks/bench_solver.py imports it from here)
-from ._validate import as_points, as_positive_float, as_positive_int, as_rng, as_vector, check_distinct
+from ._validate import (as_points, as_positive_float, as_positive_int, as_probabilities, as_rng, as_vector,
+                        check_distinct)
 from .domain import Domain
+from .frame import Frame
 from .result import OTResult, load
 
 __all__ = ["solve_ot", "OTResult", "load"]
@@ -113,9 +115,13 @@ class _MonteCarlo(_Method):
             if value is not None:
                 kwargs[name] = value
         run = solve_montecarlo(domain, y, nu, **kwargs)
+        # the frame state of the run: its argmax ran on the frame heights (geomot.frame)
+        yf = run.frame.to_targets(y)
+        weights = run.frame_heights + 0.5 * np.einsum("ij,ij->i", yf, yf)
         return OTResult(domain=domain, y=y, nu=nu, h=run.h, masses=run.masses, converged=run.converged,
                         iterations=run.iterations, history=run.history, method="montecarlo",
-                        message="converged" if run.converged else "not converged (see the warning)")
+                        message="converged" if run.converged else "not converged (see the warning)",
+                        frame=run.frame, frame_weights=weights)
 
 
 #: the methods by name (the same names, in the same order, as geomot.result.METHODS)
@@ -148,12 +154,15 @@ def _check_applicable(runner, given):
 def _validate(domain, y, nu, tol, max_iter, h0):
     y = as_points(y, "y", dim=domain.dim)
     n = y.shape[0]
+    # distinct relative to the targets' extent (check_distinct works in those units, so
+    # targets at 1e-160 do not underflow), with the user's coordinates in the message;
+    # Frame.of refuses a problem beyond float64
     check_distinct(y)
+    Frame.of(domain.bounds, y)
     if nu is None:
         nu = np.full(n, 1.0 / n)
     else:
-        nu = as_vector(nu, "nu", n=n, positive=True)
-        nu = nu / nu.sum()
+        nu = as_probabilities(nu, "nu", n=n)
     if tol is not None:
         tol = as_positive_float(tol, "tol")
     if max_iter is not None:
