@@ -148,11 +148,14 @@ intersphinx_disabled_reftypes = ["*"]  # only explicit `inv:` / :external: refer
 
 # ---------------------------------------------------------------------------------- HTML
 html_theme = "pydata_sphinx_theme"
-html_title = f"geomot {release}"
+html_title = "geomot"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"
+html_logo = "_static/favicon.svg"
 html_css_files = ["geomot.css"]
 html_show_sourcelink = False
 html_theme_options = {
+    "logo": {"text": f"geomot {release}"},
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
