@@ -42,6 +42,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# tqdm.auto, imported by a dependency in a kernel without ipywidgets, warns on every page
+os.environ["PYTHONWARNINGS"] = ",".join(w for w in (os.environ.get("PYTHONWARNINGS", ""),
+                                                    "ignore:IProgress not found:Warning") if w)
 if os.environ.get("MPLBACKEND", "").lower() == "agg":  # a kernel with Agg would show no figure
     del os.environ["MPLBACKEND"]
 
@@ -86,6 +89,8 @@ nb_execution_show_tb = True
 nb_merge_streams = True
 nb_ipywidgets_js = {}  # no widget output: load nothing from the web
 nb_render_image_options = {"align": "center"}
+nb_code_prompt_show = "Show the solution"  # the only folded cells are the lessons' solutions
+nb_code_prompt_hide = "Hide the solution"
 
 # -------------------------------------------------------------------------------- gallery
 sphinx_gallery_conf = {
@@ -97,6 +102,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib", "geomot_sphinx.gif_scraper"),
     "matplotlib_animations": False,
     "remove_config_comments": True,
+    "capture_repr": (),  # print() shows what matters; not the repr of a script's last expression
     "within_subsection_order": "FileNameSortKey",
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
