@@ -259,8 +259,8 @@ class Explorer:
         self._timer.start()
 
     def _pump(self):  # pragma: no cover - needs a display
-        try:
-            self._plotter.update()
+        try:  # handle the VTK window's events (rotate, zoom); it re-renders only when they ask
+            self._plotter.iren.process_events()
         except Exception:  # the window was closed
             self._timer.stop()
             self._plotter = None

@@ -114,9 +114,9 @@ class Family:
         """The singular set of the continuous problem (shapely geometry), or None when not known."""
         return None
 
-    @property
     def source_bounds(self):
-        return self.source().bounds.ravel()
+        """``(xmin, ymin, xmax, ymax)`` of the source domain."""
+        return np.asarray(self.source().bounds, dtype=np.float64).ravel()
 
     def target_bounds(self):
         """``(xmin, ymin, xmax, ymax)`` of the largest target of the family (fixed frame limits)."""
@@ -429,7 +429,7 @@ def draw_scene(sc, axes, title=True):
     gplot.plot_subdifferentials(s, ax=ax_t, alpha=0.3)
     gplot.plot_samples(res.y, ax=ax_t, color=gplot.target_colors(res.y), size=6.0, alpha=1.0)
     _common.style(ax_s, "source: power diagram coloured by the map, Σ" if title else "",
-                  _common.pad(fam.source_bounds))
+                  _common.pad(fam.source_bounds()))
     _common.style(ax_t, f"target ({fam.parameter} = {sc.parameter:.2f}) and ∂u(Σ)" if title else "",
                   _common.pad(fam.target_bounds()))
     for ax in axes:
@@ -441,7 +441,7 @@ def draw_scene(sc, axes, title=True):
 def panel_ratios(family):
     """Width ratios of the source and target panels of :func:`draw_scene` (their aspect ratios)."""
     fam = get_family(family)
-    a = [(b[2] - b[0]) / (b[3] - b[1]) for b in (_common.pad(fam.source_bounds), _common.pad(fam.target_bounds()))]
+    a = [(b[2] - b[0]) / (b[3] - b[1]) for b in (_common.pad(fam.source_bounds()), _common.pad(fam.target_bounds()))]
     return a
 
 
