@@ -2,7 +2,7 @@
 
 Build it (offline, warnings are errors; the gallery, the tutorials and the lessons are executed)::
 
-    python -m sphinx -W --keep-going -b html docs docs/_build/html
+    python -m sphinx -W --keep-going -j auto -b html docs docs/_build/html
 
 What runs at build time:
 
@@ -17,13 +17,14 @@ sphinx-gallery itself, so gallery thumbnails, numpydoc-style API text, notebook 
 sphinx-design dropdowns are styled by the same maintained project; its top bar gives a class the
 sections (Theory, Tutorials, Lessons, Gallery, API) at a glance, and it ships all its assets
 (no web fonts or CDN), so a site built offline works offline.  MathJax is served from the build
-(``sphinx-mathjax-offline``) for the same reason.
+(the MathJax files of ``sphinx-mathjax-offline``) for the same reason.
 
 Intersphinx: each inventory is fetched here, with a short timeout, before Sphinx starts; one that
 answers is cached under ``docs/_build/intersphinx`` and used (also on later offline builds), one
 that does not is left out, so an offline build is fast and never warns.
 """
 
+import importlib
 import os
 import sys
 import threading
@@ -63,7 +64,6 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "sphinx_design",
     "sphinx.ext.mathjax",
-    "sphinx-mathjax-offline",
     "sphinx.ext.intersphinx",
     "geomot_sphinx",  # docs/_ext: GIFs in the gallery, lesson notebooks
 ]
@@ -155,7 +155,11 @@ intersphinx_disabled_reftypes = ["*"]  # only explicit `inv:` / :external: refer
 # ---------------------------------------------------------------------------------- HTML
 html_theme = "pydata_sphinx_theme"
 html_title = "geomot"
-html_static_path = ["_static"]
+# MathJax 3 from the sphinx-mathjax-offline package, copied into _static/mathjax: formulas render
+# offline.  (Its files only: its extension does not declare parallel safety, so `-j` would warn.)
+_MATHJAX = Path(importlib.import_module("sphinx-mathjax-offline").__file__).parent / "static"
+mathjax_path = "mathjax/tex-chtml.js"
+html_static_path = ["_static", str(_MATHJAX)]
 html_favicon = "_static/favicon.svg"
 html_logo = "_static/favicon.svg"
 html_css_files = ["geomot.css"]

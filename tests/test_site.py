@@ -1,8 +1,8 @@
 """The documentation site: built offline with warnings as errors, every page executed, and every
 page loaded in a real browser.
 
-The build is the README's command (``python -m sphinx -W --keep-going -b html docs OUT``), into a
-temporary folder: sphinx-gallery runs ``gallery/plot_*.py`` (quick sizes), MyST-NB runs the
+The build is the README's command (``python -m sphinx -W --keep-going -j auto -b html docs OUT``),
+into a temporary folder: sphinx-gallery runs ``gallery/plot_*.py`` (quick sizes), MyST-NB runs the
 tutorials and the lessons in Jupyter kernels (a cell that raises fails the build).  Then headless
 Chromium, driven by selenium, loads every HTML page from a local HTTP server (127.0.0.1) and
 fails on
@@ -61,7 +61,7 @@ def site(tmp_path_factory):
     env.pop("MPLBACKEND", None)  # the notebooks' kernels show figures inline
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-d",
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "auto", "-b", "html", "-d",
                            str(out / "doctrees"), str(DOCS), str(html)], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=2300)
     seconds = time.perf_counter() - t0
@@ -77,7 +77,8 @@ def _pages(html):
 
 def test_site_builds_offline_without_warnings(site):
     log = site["log"]
-    problems = [ln for ln in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", ln)]
+    # Sphinx's own messages ("file:line: WARNING: ..."), not the kernels' log lines ("[IPKernelApp] WARNING | ...")
+    problems = [ln for ln in log.splitlines() if re.search(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE):", ln)]
     assert site["returncode"] == 0 and "build succeeded" in log, (
         "the site build failed:\n" + "\n".join(problems[-40:]) + "\n--- log (tail) ---\n" + log[-6000:])
     assert not problems, "warnings:\n" + "\n".join(problems)
@@ -107,7 +108,7 @@ def test_executed_pages_show_output_and_pictures(site):
             if not re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.(png|gif)"', text):
                 bad.append(f"{rel}: no output picture")
         elif re.match(r"auto_gallery/plot_", rel):
-            if not re.search(r'<img[^>]+class="sphx-glr-(single|multi)-img"', text):
+            if not re.search(r'<img[^>]+class\s*=\s*"sphx-glr-(single|multi)-img"', text):
                 bad.append(f"{rel}: no figure")
     assert not bad, "\n".join(bad)
     gallery = (html / "auto_gallery" / "index.html").read_text(encoding="utf-8")
@@ -246,14 +247,35 @@ def browse(html, screenshots=None, shots=("index.html", "auto_gallery/plot_fig3_
     return len(pages), problems
 
 
-def test_every_page_in_a_real_browser(site, tmp_path):
-    if site["returncode"] != 0:
-        pytest.skip("the site did not build (see test_site_builds_offline_without_warnings)")
+def _needs_browser():
     missing = [what for what, names in (("Chromium", _CHROMIUM), ("ChromeDriver", _DRIVER)) if not _which(names)]
     if missing:
         pytest.skip(f"{' and '.join(missing)} not installed (Debian: apt-get install chromium chromium-driver; "
                     f".ci/run installs them)")
     pytest.importorskip("selenium", reason="selenium is part of the [docs] extra")
+
+
+def test_browser_check_catches_what_it_should(tmp_path):
+    """The check fails on a broken image, a gallery page without its figure and a page error."""
+    _needs_browser()
+    (tmp_path / "index.html").write_text('<html><body><img src="missing.png" alt="gone">'
+                                         '<script>throw new Error("boom");</script></body></html>')
+    (tmp_path / "auto_gallery").mkdir()
+    (tmp_path / "auto_gallery" / "plot_empty.html").write_text("<html><body><p>no figure</p></body></html>")
+    (tmp_path / "fine.html").write_text('<html><body><p>all good</p></body></html>')
+    n, problems = browse(tmp_path, shots=())
+    assert n == 3
+    text = "\n".join(problems)
+    assert "index.html: broken image missing.png" in text
+    assert "index.html: console error" in text and "boom" in text
+    assert "auto_gallery/plot_empty.html: missing figure" in text
+    assert "fine.html" not in text
+
+
+def test_every_page_in_a_real_browser(site, tmp_path):
+    if site["returncode"] != 0:
+        pytest.skip("the site did not build (see test_site_builds_offline_without_warnings)")
+    _needs_browser()
     n, problems = browse(site["html"], screenshots=tmp_path / "screenshots")
     assert n >= 25
     assert not problems, f"{len(problems)} problem(s) on {n} pages:\n" + "\n".join(problems)
