@@ -95,6 +95,7 @@ if CAN_RENDER:
     p.camera_position = "xz"
     p.camera.elevation = 15
     p.reset_camera()
+    p.camera.zoom(1.6)
     show(p, "Σ in the ball (the equatorial disk) and, right, the two target balls")
 
 # %% [markdown]
