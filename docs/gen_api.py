@@ -64,6 +64,13 @@ SECTIONS = [
      "PyVista builders and off-screen renderings."),
     ("The article's figures (`geomot.reproduce`)", "geomot.reproduce", None,
      "What `geomot reproduce` and the gallery run: the registry; one recipe module per figure."),
+    ("The singular set appears (`geomot.reproduce.singular_appears`)", "geomot.reproduce.singular_appears",
+     ["FAMILIES", "Family", "get_family", "Scene", "scene", "draw_scene", "SingularAppearsResult", "compute",
+      "render", "make", "write_mp4"],
+     "The sweep from a convex target to a non-convex one that `geomot explore` moves live and "
+     "`geomot reproduce singular-appears` animates."),
+    ("Classroom explorer (`geomot.explore`)", "geomot.explore", None,
+     "`geomot explore`: the matplotlib window with its controls, and its headless check."),
     ("Figure recipes", "geomot.reproduce.fig3", ["compute", "render", "make", "Fig3Result"],
      "Every recipe (`geomot.reproduce.fig2` ... `fig6`, `mode_collapse`) has these steps; fig3's "
      "are shown here."),
@@ -319,7 +326,7 @@ def build():
         body += [f"## {title}", "", intro, ""]
         if modname not in ("geomot",) and mod.__doc__ and names is getattr(mod, "__all__", None) or \
                 (modname in ("geomot.shapes", "geomot.plot", "geomot.plot3d", "geomot.reproduce",
-                             "geomot.reproduce.fig3",
+                             "geomot.reproduce.fig3", "geomot.reproduce.singular_appears", "geomot.explore",
                              "geomot.montecarlo")):
             body += docstring_to_md(mod.__doc__) + [""]
         for n in names:

@@ -7,6 +7,7 @@
     geomot reproduce all --out figures
     geomot solve --domain box --lo 0 0 --hi 2 1 --targets y.npy --out result.npz
     geomot solve --domain polygon --file shape.wkt --targets y.csv --nu nu.csv --out result.npz
+    geomot explore --family two-half-disks
 
 Errors in the input (unknown figure names, missing or unreadable files, bad options, an output
 path that cannot be written) print one line ``geomot: error: ...`` and exit with status 2, never
@@ -39,7 +40,7 @@ class UsageError(Exception):
 
 # ============================================================================ parser
 def build_parser():
-    """The ``argparse`` parser of the ``geomot`` command (sub-commands ``reproduce`` and ``solve``).
+    """The ``argparse`` parser of the ``geomot`` command (sub-commands ``reproduce``, ``solve``, ``explore``).
 
     Example
     -------
@@ -92,6 +93,22 @@ def build_parser():
     sol.add_argument("--method", default="newton", choices=["newton", "montecarlo"], help="solver (default newton)")
     sol.add_argument("--seed", type=int, default=None, help="random seed (montecarlo)")
     sol.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+    from .reproduce.singular_appears import FAMILIES
+
+    exp = sub.add_parser(
+        "explore", help="the classroom explorer: deform a target, watch the singular set appear (needs a display)",
+        description="Open an interactive window: the power diagram, the map and the singular set update live as "
+                    "you choose the target shape, its parameter (gap, hole radius, notch depth), the number of "
+                    "targets and the threshold; the potential's graph in a PyVista window. Needs a display "
+                    "(for slides without one: geomot reproduce singular-appears).")
+    exp.add_argument("--family", default="two-half-disks", choices=list(FAMILIES), help="initial target shape")
+    exp.add_argument("--parameter", type=float, default=None, metavar="X",
+                     help="initial gap / hole radius / notch depth (default: half the sweep)")
+    exp.add_argument("--n", type=int, default=500, metavar="N", help="initial number of targets (default 500)")
+    exp.add_argument("--seed", type=int, default=0, help="random seed of the targets (default 0)")
+    exp.add_argument("--no-3d", dest="potential", action="store_false",
+                     help="do not open the PyVista window of the potential's graph")
     return parser
 
 
@@ -335,6 +352,19 @@ def _cmd_solve(args):
     return 0 if res.converged else 1
 
 
+# ============================================================================ explore
+def _cmd_explore(args):
+    from . import explore
+
+    try:
+        explore.require_display()
+    except explore.NoDisplayError as exc:
+        raise UsageError(str(exc)) from None
+    explore.run(family=args.family, parameter=args.parameter, n=args.n, seed=args.seed,  # pragma: no cover
+                potential=args.potential)
+    return 0  # pragma: no cover - needs a display
+
+
 # ============================================================================ main
 def main(argv=None):
     """Entry point of the ``geomot`` console script; returns the exit status.
@@ -363,6 +393,8 @@ def main(argv=None):
     try:
         if args.command == "reproduce":
             return _cmd_reproduce(args)
+        if args.command == "explore":
+            return _cmd_explore(args)
         return _cmd_solve(args)
     except UsageError as exc:
         print(f"geomot: error: {exc}", file=sys.stderr)

@@ -48,7 +48,7 @@ def assert_real_image(path, min_size=100):
 
 def test_registry_and_list():
     names = [name for name, _ in list_figures()]
-    assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse"]
+    assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse", "singular-appears"]
     for spec in FIGURES.values():
         assert spec.description and callable(spec.make)
         assert spec.min_n <= spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
@@ -126,7 +126,7 @@ GALLERY = sorted((Path(__file__).resolve().parents[1] / "gallery").glob("plot_*.
 def test_gallery_has_one_script_per_figure():
     names = {p.stem for p in GALLERY}
     assert names == {"plot_fig2_potential", "plot_fig3_two_half_disks", "plot_fig4_dumbbell",
-                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_mode_collapse"}
+                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_mode_collapse", "plot_singular_appears"}
     for p in GALLERY:
         text = p.read_text(encoding="utf-8")
         assert text.startswith('"""') and "# %%" in text and "assert" in text, p.name

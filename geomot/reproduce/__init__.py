@@ -2,7 +2,8 @@
 Maps* (arXiv:1902.02934), reproduced with geomot: what ``geomot reproduce`` and the gallery run.
 
 Each figure's recipe is one module of this package (:mod:`~geomot.reproduce.fig2` ...
-:mod:`~geomot.reproduce.fig6`, :mod:`~geomot.reproduce.mode_collapse`) with the same three steps:
+:mod:`~geomot.reproduce.fig6`, :mod:`~geomot.reproduce.mode_collapse`, and the classroom animation
+:mod:`~geomot.reproduce.singular_appears`) with the same three steps:
 
 * ``compute(quick=False, n=None, seed=0, progress=False)`` solves the transport problem and
   **checks a numeric property the article states** (``RuntimeError`` if it fails, before
@@ -13,14 +14,14 @@ Each figure's recipe is one module of this package (:mod:`~geomot.reproduce.fig2
 
 ``quick=True`` uses small sizes (each figure in well under a minute on a laptop); the default
 sizes give publication-quality pictures.  The registry :data:`FIGURES` maps the names
-(``fig2`` ... ``fig6``, ``mode-collapse``) to :class:`FigureSpec`; :func:`reproduce` runs
+(``fig2`` ... ``fig6``, ``mode-collapse``, ``singular-appears``) to :class:`FigureSpec`; :func:`reproduce` runs
 several of them.
 
 Example
 -------
 >>> from geomot import reproduce
 >>> sorted(reproduce.FIGURES)
-['fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'mode-collapse']
+['fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'mode-collapse', 'singular-appears']
 >>> reproduce.FIGURES["fig3"].min_n
 200
 """
@@ -28,7 +29,7 @@ Example
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from . import fig2, fig3, fig4, fig5, fig6, mode_collapse
+from . import fig2, fig3, fig4, fig5, fig6, mode_collapse, singular_appears
 
 __all__ = ["FigureSpec", "FIGURES", "list_figures", "reproduce"]
 
@@ -93,7 +94,8 @@ class FigureSpec:
 
 
 #: name -> FigureSpec, in the article's order
-FIGURES = {spec.name: spec for spec in map(FigureSpec.of, (fig2, fig3, fig4, fig5, fig6, mode_collapse))}
+FIGURES = {spec.name: spec for spec in map(FigureSpec.of, (fig2, fig3, fig4, fig5, fig6, mode_collapse,
+                                                          singular_appears))}
 
 
 def list_figures():
