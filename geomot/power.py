@@ -99,6 +99,28 @@ def _laplacian_csr(pairs, weights, y, n):
 
 
 # ----------------------------------------------------------------- result objects
+def _clipped_polygon(ring, merge):
+    """A valid shapely polygon from the vertex ring of a clipped cell piece.
+
+    Half-spaces that cross at (or within rounding of) a corner of the piece leave vertices a
+    few ulps apart, and with them zero-length edges and rounding-level spikes that make the
+    ring self-intersect: vertices closer than ``merge`` to the previous kept one are merged, and
+    what is still invalid is repaired by ``buffer(0)`` (which removes the zero-area spikes).
+    """
+    import shapely
+
+    keep = [0]
+    for k in range(1, len(ring)):
+        if np.max(np.abs(ring[k] - ring[keep[-1]])) > merge:
+            keep.append(k)
+    while len(keep) > 1 and np.max(np.abs(ring[keep[-1]] - ring[keep[0]])) <= merge:
+        keep.pop()
+    if len(keep) < 3:
+        return shapely.Polygon()
+    poly = shapely.Polygon(ring[keep])
+    return poly if poly.is_valid else poly.buffer(0)
+
+
 @dataclass(frozen=True)
 class FacetGeometry:
     """Geometry of the facets shared by adjacent cells, clipped to the domain.
@@ -351,15 +373,15 @@ class PowerDiagram:
 
             owner, piece, ptr, pts, _ = self._cell_geometry([i])
             sign = self.domain.pieces.sign
-            polys = [shapely.Polygon(pts[ptr[k]:ptr[k + 1]]) for k in range(len(owner)) if sign[piece[k]] > 0]
+            merge = tol.facet * scale_of(self._space.bounds)
+            polys = [_clipped_polygon(pts[ptr[k]:ptr[k + 1]], merge) for k in range(len(owner))
+                     if sign[piece[k]] > 0]
+            polys = [q for q in polys if not q.is_empty]
             if not polys:
                 return shapely.Polygon()
             if len(polys) == 1:
                 cell = polys[0]
             else:
-                # clipped pieces can carry rounding-level spikes (vertices 1e-16 apart where
-                # two half-spaces cross at a corner of the piece): clean those before the union
-                polys = [q if q.is_valid else q.buffer(0) for q in polys]
                 try:
                     merged = shapely.union_all(polys)  # (in the frame: O(1) coordinates)
                 except shapely.errors.GEOSException:

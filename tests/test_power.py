@@ -651,3 +651,20 @@ def test_flipped_triangulation_declines_when_a_target_must_hide():
     assert _flipped_triangulation(_regular_triangulation(y3, np.zeros(200)), y3, np.zeros(200))[0] is None
     yl = np.column_stack([np.linspace(0, 1, 20), np.linspace(0, 1, 20)])
     assert _flipped_triangulation(_regular_triangulation(yl, np.zeros(20)), yl, np.zeros(20))[0] is None
+
+
+def test_cells_are_valid_polygons_when_half_planes_cross_at_corners():
+    # h = 0 hides most targets and sends many bisectors through the box corners: the clipped
+    # rings carry vertices a few ulps apart (a self-intersecting sliver before the fix)
+    box = Domain.box([0, 0], [1, 1])
+    for seed in range(10):
+        y = np.random.default_rng(seed).random((50, 2))
+        pd = power_diagram(y, np.zeros(50), box)
+        for i in np.flatnonzero(pd.volumes > 0):
+            cell = pd.cell(int(i))
+            assert cell.is_valid, (seed, i)
+            assert abs(cell.area - pd.volumes[i]) <= 1e-14
+    from geomot.brenier import BrenierPotential
+
+    surf = BrenierPotential(y, np.zeros(50)).graph(box)  # raised shapely's GEOSException before
+    assert set(np.unique(surf.cell_data["target"])) == set(np.flatnonzero(pd.volumes > 0))
