@@ -15,7 +15,7 @@ Usage::
 
 Targets (issue 3): 2D n=1e5 in at most 15 hull-calls, 2D n=1e6 in about 110 s and under 8 GB,
 3D n=1e4 in at most 20 hull-calls.  Also reported: how many lifted hulls the solver built
-(2D Newton steps repair the last triangulation by edge flips), the CG iterations and AMG setups
+(Newton steps repair the last triangulation by flips, 2D and 3D), the CG iterations and AMG setups
 per step.
 """
 
@@ -51,7 +51,7 @@ def run_case(dim, n, tol, linear_solver, seed):
         t = time.perf_counter()
         ConvexHull(lifted)
         t_hull = min(t_hull, time.perf_counter() - t)
-    # count the hulls the solver builds (2D steps repair the last triangulation by flips)
+    # count the hulls the solver builds (steps repair the last triangulation by flips)
     builds = [0]
     hull_fn = power._regular_triangulation
 
@@ -82,7 +82,7 @@ def _print_case(r):
           f"(one hull-call {r['hull_call_s']:.3f} s)  Newton iterations {r['iterations']}  "
           f"error {r['final_error']:.2e}  converged {r['converged']}  peak RSS {r['peak_rss_mb']:.0f} MB")
     print(f"  start diagram {t['start'][0]:.3f} s; lifted hulls built by the solver: {r['hulls_built']}"
-          + (" (the other triangulations were repaired by edge flips)" if r["dim"] == 2 else ""))
+          + " (the other triangulations were repaired by flips)")
     print("   it  alpha trials  hull/flips  integr  assembly  lin.solve  CG-its  AMG-setups  backtrack   [s]")
     for k in range(len(t["hull"])):
         print(f"  {k + 1:3d}  {t['alpha'][k]:5.3g} {int(t['trials'][k]):6d} {t['hull'][k]:11.3f} "

@@ -21,10 +21,10 @@ frame weights :math:`\\varphi' = h' + |y'|^2/2` (the weights relative to the Vor
 which keeps the differences :math:`h_i - h_j` of close targets exact (see :func:`_diagram`)
 and makes the iterates the same, wherever the problem lies and whatever its size.  The result
 stores the frame and the final :math:`\\varphi'`: the diagram, potential and files built from
-it are the solver's own.  In 2D the regular triangulation of a trial step is repaired by Lawson edge
-flips from the last accepted one (:func:`geomot.power._flipped_triangulation`; exact, a new
-hull only when a target would become hidden): the hull is built once per solve, not once per
-step.
+it are the solver's own.  The regular triangulation of a trial step is repaired by flips from
+the last accepted one (:func:`geomot.lifting._flipped_triangulation`: Lawson edge flips in 2D,
+2-3/3-2 flips in 3D; exact, a new hull only when flips cannot reach the answer, none at all
+when a flip proves a target hidden): the hull is built once per solve, not once per step.
 
 Linear solves (:mod:`geomot._linalg`): a sparse LU of the pinned (SPD) Laplacian (a geometric
 nested-dissection ordering in 2D) while that is cheap, smoothed-aggregation AMG preconditioned
@@ -89,8 +89,8 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     With ``reject_hidden``, return ``(None, hull seconds, 0)`` without integrating when a
     target is hidden (its cell is empty: a trial step the line search must reject anyway).
 
-    With ``previous`` (the triangulation of the last accepted diagram), 2D triangulations are
-    repaired by edge flips (:func:`geomot.power._flipped_triangulation`: exact, the same
+    With ``previous`` (the triangulation of the last accepted diagram), the triangulation is
+    repaired by flips (:func:`geomot.lifting._flipped_triangulation`, 2D and 3D: exact, the same
     combinatorics as a new hull) and the hull is built only when flips cannot reach the answer.
     """
     from . import _flip, power
@@ -170,7 +170,7 @@ def _line_search(y, domain, wphi, d, pd, nu, eps0, tol, flips=True):
     below ``eps0`` and whose relative error norm decreased by the factor
     :math:`1 - \\alpha/2` (the rule of Kitagawa-Mérigot-Thibert) -- or that already meets the
     stopping test ``tol`` (near the rounding floor the norm of the error is noise and may not
-    shrink).  Trial diagrams repair the last triangulation by flips (2D) unless ``flips`` is
+    shrink).  Trial diagrams repair the last triangulation by flips (2D and 3D) unless ``flips`` is
     False (then each builds a new hull: the same iterates, bit for bit).  None when no step
     size is accepted.
     """
@@ -290,7 +290,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     ``y`` (n, d) distinct float64 targets (d = 2 or 3), ``nu`` (n,) positive masses summing
     to 1, ``h0`` (n,) or None, ``linear_solver`` in :data:`geomot._linalg.LINEAR_SOLVERS`.
     ``flips=False`` builds a new lifted hull for every trial diagram instead of repairing the
-    last triangulation by flips (2D; the same iterates, bit for bit, only slower: for tests
+    last triangulation by flips (the same iterates, bit for bit, only slower: for tests
     and benchmarks).  Warns :class:`~geomot.ConvergenceWarning` when ``tol`` is not met.
     """
     n, dim = y.shape

@@ -646,7 +646,8 @@ def test_flipped_triangulation_declines_when_a_target_must_hide():
             np.testing.assert_array_equal(out.indices, ref.indices)
         seen.add(status)
     assert seen == {0, STATUS_STUCK}
-    # not applicable: 3D, collinear targets
+    # not applicable: a 3D triangulation with flat tetrahedra inside (h = 0 lifts the targets
+    # onto a hyperplane: qhull's split of that one facet), collinear targets
     y3 = rng.random((200, 3))
     assert _flipped_triangulation(_regular_triangulation(y3, np.zeros(200)), y3, np.zeros(200))[0] is None
     yl = np.column_stack([np.linspace(0, 1, 20), np.linspace(0, 1, 20)])
