@@ -33,6 +33,7 @@ _EXPORTS = {
     "plot": None,
     "plot3d": None,
     "reproduce": None,
+    "explore": None,
     "generate": None,
 }
 

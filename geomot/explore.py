@@ -81,6 +81,16 @@ def require_display():
     Raises
     ------
     NoDisplayError
+
+    Example
+    -------
+    >>> try:
+    ...     require_display()
+    ... except NoDisplayError as err:            # headless: a plain message, no traceback
+    ...     print("needs a display" in str(err))
+    ... else:
+    ...     print(True)
+    True
     """
     why = display_problem()
     if why is not None:
@@ -123,6 +133,16 @@ class Explorer:
         What is shown now.
     updates : int
         Number of redraws so far.
+
+    Example
+    -------
+    >>> from matplotlib.figure import Figure
+    >>> ex = Explorer(parameter=0.0, n=300, fig=Figure(figsize=(13, 7)))   # convex: Σ is empty
+    >>> ex.scene.n_pairs
+    0
+    >>> ex.sliders["parameter"].set_val(0.4)                              # open the gap
+    >>> ex.scene.n_pairs > 0, ex.updates > 1
+    (True, True)
     """
 
     def __init__(self, family="two-half-disks", parameter=None, n=500, threshold=None, seed=0, fig=None,
@@ -294,6 +314,14 @@ def run(family="two-half-disks", parameter=None, n=500, seed=0, potential=True):
     ------
     NoDisplayError
         No window can open here (headless); nothing has been computed.
+
+    Example
+    -------
+    >>> if display_problem() is not None:   # headless: refused before any work
+    ...     try:
+    ...         run()
+    ...     except NoDisplayError:
+    ...         pass
     """
     require_display()
     import matplotlib.pyplot as plt
