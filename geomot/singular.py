@@ -23,13 +23,12 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
+from ._singular_components import _group_facets
 from ._singular_criteria import (CRITERIA, DEFAULT_NEIGHBORS, DEFAULT_PROBES, _Emptiness, _local_spacing,
                                  default_threshold, emptiness_scores, local_spacing, support_depths)
-from ._tol import scale_of
 from ._validate import as_positive_float, as_positive_int, readonly
 
 __all__ = ["singular_set", "SingularSet", "local_spacing", "emptiness_scores", "support_depths",
@@ -500,7 +499,8 @@ def _diagram_of(res):
 
 
 def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, rule, ell, merge_distance):
-    """Facet geometry, connected components and ordering of the selected pairs."""
+    """The :class:`SingularSet` of the pairs ``pairs[sel]``: the cells' adjacency, and the facets
+    grouped into components and ordered (:mod:`geomot._singular_components`)."""
     d = y.shape[1]
     k = sel.size
     tau = rule.threshold
@@ -518,70 +518,12 @@ def _assemble(diagram, y, pairs, measures, jumps_all, sel, sc, rule, ell, merge_
     ones = np.ones(2 * pairs.shape[0], dtype=np.int8)
     adjacency = csr_matrix((ones, (np.concatenate([pairs[:, 0], pairs[:, 1]]),
                                    np.concatenate([pairs[:, 1], pairs[:, 0]]))), shape=(n, n))
-    piece_pair, indptr, pts = _selected_facets(diagram, pairs, sel)
-    pieces = np.arange(piece_pair.size)
-    counts = indptr[1:] - indptr[:-1]
-    vert = pts
-    vert_owner = np.repeat(piece_pair, counts)
-
-    # connected components: pairs whose facets share a vertex (or come within merge_distance)
-    labels = np.arange(k)
-    if vert.shape[0]:
-        tol = max(merge_distance, 1e-8 * scale_of(vert))
-        close = cKDTree(vert).query_pairs(tol, output_type="ndarray")
-        a = vert_owner[close[:, 0]] if close.size else np.zeros(0, np.int64)
-        b = vert_owner[close[:, 1]] if close.size else np.zeros(0, np.int64)
-        g = coo_matrix((np.ones(a.size), (a, b)), shape=(k, k))
-        _, labels = connected_components(g, directed=False)
-    fmeas = measures[sel]
-    ncomp = int(labels.max()) + 1
-    cmeas = np.bincount(labels, weights=fmeas, minlength=ncomp)
-    csize = np.bincount(labels, minlength=ncomp)
-    corder = np.lexsort((-csize, -cmeas))  # measure desc, then size desc
-    rank = np.empty(ncomp, np.int64)
-    rank[corder] = np.arange(ncomp)
-    lab = rank[labels]
-    order = np.lexsort((-sc, lab))  # by component, then score desc
-    new_pos = np.empty(k, np.int64)
-    new_pos[order] = np.arange(k)
-    lab_sorted = lab[order]
-    bounds = np.searchsorted(lab_sorted, np.arange(ncomp + 1))
-    components = [readonly(np.arange(bounds[c], bounds[c + 1], dtype=np.int64))
-                  for c in range(ncomp)]
-
-    owner_sorted = new_pos[piece_pair[pieces]]
-    porder = np.argsort(owner_sorted, kind="stable")
-    pieces = pieces[porder]
-    owner_sorted = owner_sorted[porder]
-    if d == 2:
-        segs = pts[indptr[pieces][:, None] + np.arange(2)[None, :]]
-        polygons = []
-        polygon_pair = np.zeros(0, np.int64)
-        segment_pair = owner_sorted
-    else:
-        segs = np.zeros((0, 2, d))
-        segment_pair = np.zeros(0, np.int64)
-        polygons = [readonly(pts[indptr[p]:indptr[p + 1]].copy()) for p in pieces]
-        polygon_pair = owner_sorted
-    sel = sel[order]
+    g = _group_facets(diagram, pairs, measures, sel, sc, merge_distance, d)
+    sel = sel[g.order]
     return SingularSet(
-        pairs=readonly(pairs[sel]), jumps=readonly(jumps_all[sel]), scores=readonly(sc[order]),
-        threshold=float(tau), segments=readonly(segs), segment_pair=readonly(segment_pair),
-        polygons=polygons, polygon_pair=readonly(polygon_pair), components=components,
-        component_measures=readonly(cmeas[corder]), facet_measures=readonly(fmeas[order]),
+        pairs=readonly(pairs[sel]), jumps=readonly(jumps_all[sel]), scores=readonly(sc[g.order]),
+        threshold=float(tau), segments=readonly(g.segments), segment_pair=readonly(g.segment_pair),
+        polygons=g.polygons, polygon_pair=readonly(g.polygon_pair), components=g.components,
+        component_measures=readonly(g.component_measures), facet_measures=readonly(g.facet_measures),
         y=readonly(y.copy()), local_scale=readonly(ell), criterion=rule.name, _adjacency=adjacency,
         _rule=rule)
-
-
-def _selected_facets(diagram, pairs, sel):
-    """Facet pieces of the pairs ``pairs[sel]`` only: ``(owner (s,), indptr (s+1,), points)``.
-
-    ``owner`` indexes ``sel``.  ``diagram.facets(sel)`` clips only the cells of the selected
-    pairs, so this costs a fraction of a full ``diagram.facets()``.
-    """
-    sel = np.asarray(sel, dtype=np.int64)
-    fg = diagram.facets(sel)
-    pos = np.full(pairs.shape[0], -1, dtype=np.int64)
-    pos[sel] = np.arange(sel.size)
-    return (pos[np.asarray(fg.pair_index, dtype=np.int64)], np.asarray(fg.indptr, dtype=np.int64),
-            np.asarray(fg.points, dtype=np.float64))
