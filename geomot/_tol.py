@@ -31,6 +31,10 @@ class Tolerances:
     #: relative volume (|det| over the product of the edge lengths) below which a simplex or a
     #: ridge is flat
     flat: float = 1e-10
+    #: relative power excess (of the squared distances it is made of) below which a point ties
+    #: with the orthosphere of a simplex (:mod:`geomot._tiles`): far above qhull's roundoff, so
+    #: that every tile sees the same ties
+    tie: float = 1e-9
 
 
 tol = Tolerances()

@@ -1,0 +1,1031 @@
+"""Tiled lifted hulls: the regular triangulation of many targets from one qhull call per tile.
+
+:func:`geomot.lifting._regular_triangulation` projects ONE lower convex hull of the lifted
+targets; one qhull call runs on one core and slows per point as the number of points grows.
+:func:`tiled_lower_hull` builds the same lower simplices from many small hulls:
+
+1. *Tiles.*  A k-d split of the targets ``t (n, k)`` (in their affine frame) at median
+   coordinates into boxes :math:`B_T` that partition :math:`\\mathbb{R}^k` (the outer sides
+   reach infinity; a point belongs to the box with ``lo <= x < hi``).  Each tile is one qhull
+   call of its own targets and of its halo: every target within ``margin`` of the box.
+   Tiles run in threads (qhull releases the GIL) or, with ``client=``, on a
+   ``dask.distributed`` cluster.
+2. *Ownership.*  With the weights :math:`w_j = |t_j|^2 - z_j` (minus their least-squares
+   affine part, which changes no lower facet), the lower facet :math:`\\sigma` of the
+   lifted points is the regular simplex whose power vertex (orthocentre) :math:`c` has the
+   same power :math:`R = |t_i - c|^2 - w_i` for its vertices and no smaller power for any
+   target.  It is *local* when its vertices lie within the reach of the tile whose box holds
+   :math:`c` (``REACH_SPACINGS`` mean spacings of that tile; measured: the orthoballs of
+   uniform targets away from the boundary of their hull are smaller), and that tile keeps
+   it.  The others -- the large orthoballs along the boundary of conv(t), or across empty
+   regions -- are kept by one more hull, of the *band*: the targets the tiles found on such
+   simplices or on the boundary of their own hulls.  A band simplex is kept if no target
+   lies inside its orthosphere (k-d trees of the lifted points
+   :math:`(t_j, \\sqrt{w_{\\max} - w_j})`, where the power is a squared Euclidean distance).
+   Every simplex thus has one owner, a function of its vertices only: the same simplex gives
+   the same numbers in every hull, and a non-simplicial cell (cocircular grids) has one power
+   vertex, hence one tile, which triangulates it consistently.
+3. *Verification.*  The kept simplices must triangulate conv(t) -- every ridge shared by
+   exactly two of them, on opposite sides, or by one when it lies on the boundary of conv(t)
+   (tested against the facets of conv(t)), volumes adding up to its volume -- the
+   triangulation must be *locally regular*: at every interior ridge the opposite vertex
+   of the neighbour has power excess
+
+   .. math:: e_j(\\sigma) = |t_j - c|^2 - w_j - R \\ge -\\delta
+
+   over the orthosphere of :math:`\\sigma` (:math:`\\delta` the tie tolerance ``tol.tie``), and
+   every target that is no vertex must lie above the lifted surface (located by a walk).  A
+   locally regular triangulation of conv(t) lifts to a convex surface, the lower hull of its
+   vertices; with every other target above it, it is the lower hull of all of them: exactly
+   the global lower facets (as sets) for targets in general position, and a regular
+   triangulation with the same power diagram when ties leave a choice.
+4. *Repair or fall back.*  Failures grow the halos of the tiles around them and rebuild
+   those tiles, up to ``max_rounds`` rounds.  When that does not help (a tie split between a
+   tile and the band, flat simplices of degenerate input that leave holes, qhull failing),
+   the caller builds the single global hull instead: never a wrong result.
+
+Flat lower simplices (qhull's split of a degenerate facet, vertical facets of targets on a
+face of conv(t)) are dropped: they carry no volume and no visible vertex of their own.
+
+References
+----------
+H. Edelsbrunner, N. R. Shah, *Incremental topological flipping works for regular
+triangulations*, Algorithmica 15 (1996) (local regularity implies regularity).
+L. Caraffa, P. Memari, M. Yirci, M. Brédif, *Tile & merge: distributed Delaunay triangulations
+for cloud computing*, IEEE Big Data (2019) (tiles with halos, verified and merged).
+"""
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+
+from ._tol import scale_of, tol
+
+__all__ = ["TileOptions", "TileReport", "tiled_lower_hull"]
+
+log = logging.getLogger(__name__)
+
+#: targets per tile (qhull's time per point grows with the hull's size, the halo's share
+#: shrinks with it; measured with benchmarks/bench_tiles.py)
+TILE_POINTS = {2: 8_000, 3: 50_000}
+#: below this many targets one global hull is built (measured break-even, 2 cores)
+TILE_MIN_POINTS = {2: 150_000, 3: 150_000}
+#: the reach of a tile, in its mean target spacings: simplices whose vertices are farther
+#: from their power vertex belong to the band (uniform targets, measured: of the orthoballs
+#: farther than 6 spacings from the hull's boundary, 4e-5 have radius above 2 spacings in 2D
+#: at 4e5 and none above 2.5; 3e-6 above 1.5 in 3D at 2e5 and none above 1.75)
+REACH_SPACINGS = {2: 2.25, 3: 1.6}
+#: rounds of halo growth before giving up (the caller then builds one global hull)
+MAX_ROUNDS = 3
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """How :func:`tiled_lower_hull` splits and runs the hull.
+
+    ``tile_points``: targets per tile (default :data:`TILE_POINTS`); ``min_points``: fewer
+    targets than this build one global hull (default :data:`TILE_MIN_POINTS`; 0 tiles any
+    size); ``reach``: the tiles' reach in mean spacings (default :data:`REACH_SPACINGS`);
+    ``max_rounds``: rounds of halo growth; ``workers``: threads (default: the CPU count);
+    ``client``: a ``dask.distributed.Client`` that runs the tile hulls instead of threads.
+
+    Example
+    -------
+    >>> from geomot._tiles import TileOptions
+    >>> opt = TileOptions(tile_points=500, min_points=0).resolve(2)
+    >>> opt.tile_points, opt.reach, opt.applies(10_000, 2), opt.applies(400, 2)
+    (500, 2.25, True, False)
+    """
+
+    tile_points: int = None
+    min_points: int = None
+    reach: float = None
+    max_rounds: int = MAX_ROUNDS
+    workers: int = None
+    client: object = None
+
+    def resolve(self, k):
+        """These options with the defaults for targets of affine dimension ``k`` filled in."""
+        kk = 2 if k <= 2 else 3
+        return TileOptions(
+            TILE_POINTS[kk] if self.tile_points is None else int(self.tile_points),
+            TILE_MIN_POINTS[kk] if self.min_points is None else int(self.min_points),
+            REACH_SPACINGS[kk] if self.reach is None else float(self.reach),
+            int(self.max_rounds), (os.cpu_count() or 1) if self.workers is None else int(self.workers),
+            self.client)
+
+    def applies(self, n, k):
+        """Whether ``n`` targets of affine dimension ``k`` are tiled (2 or 3, two tiles or more)."""
+        opt = self.resolve(k)
+        return k in (2, 3) and n >= opt.min_points and n > opt.tile_points
+
+
+@dataclass(frozen=True)
+class TileReport:
+    """What one tiled build did.
+
+    ``tiles``: number of tiles; ``rounds``: verification rounds; ``rebuilt``: tile hulls built
+    again with a grown halo; ``hulled_points``: points over all tile hulls (targets plus
+    halos); ``band_points``: targets in the band's hull (last round); ``band_simplices``:
+    simplices the band keeps; ``fallback``: why the tiled build gave up (the caller then builds
+    one global hull), ``None`` when it did not; ``seconds``: wall time of the tiled build.
+    """
+
+    tiles: int
+    rounds: int
+    rebuilt: int
+    hulled_points: int
+    band_points: int
+    band_simplices: int
+    fallback: str = None
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------- k-d tiles
+@dataclass(frozen=True, eq=False)
+class _Tiling:
+    """``T`` tiles: own targets ``perm[start[i]:start[i+1]]``, box ``lo[i] <= x < hi[i]``
+    (+-inf on the outer sides), bounding box of the own targets ``plo, phi``, tile of each
+    target ``owner (n,)``; the split tree (``axis``, ``split``, children ``left``/``right``,
+    a leaf ``-1 - tile``) locates points."""
+
+    perm: np.ndarray
+    start: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    plo: np.ndarray
+    phi: np.ndarray
+    owner: np.ndarray
+    axis: np.ndarray
+    split: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    @property
+    def count(self):
+        return self.lo.shape[0]
+
+    def own(self, i):
+        return self.perm[self.start[i]:self.start[i + 1]]
+
+    def in_tile_order(self):
+        """The same tiles with the targets renumbered in tile order (``perm`` the identity)."""
+        return _Tiling(np.arange(self.perm.size), self.start, self.lo, self.hi, self.plo, self.phi,
+                       self.owner[self.perm], self.axis, self.split, self.left, self.right)
+
+    def locate(self, c):
+        """(m,) tile whose box holds each point ``c (m, k)``."""
+        node = np.zeros(c.shape[0], dtype=np.int64)
+        inner = node >= 0
+        while inner.any():
+            i = np.flatnonzero(inner)
+            nd = node[i]
+            go_left = c[i, self.axis[nd]] < self.split[nd]
+            node[i] = np.where(go_left, self.left[nd], self.right[nd])
+            inner = node >= 0
+        return -1 - node
+
+
+def _kd_tiling(t, leaf):
+    """Split the rows of ``t (n, k)`` at median coordinates (of the widest extent first) until
+    at most ``leaf`` remain in a box.  The split value is a target's coordinate: targets with
+    ``x < split`` go left, the others right (grid rows lie on box sides, never the centres of
+    grid cells, which are the power vertices that decide ownership)."""
+    n, k = t.shape
+    inf = np.full(k, np.inf)
+    axis, split, left, right = [], [], [], []
+    leaves = []
+    stack = [(np.arange(n), -inf, inf, -1, 0)]  # (targets, box, parent node, side)
+
+    def link(parent, side, ref):
+        if parent >= 0:
+            (left if side == 0 else right)[parent] = ref
+
+    while stack:
+        idx, lo, hi, parent, side = stack.pop()
+        ax = -1
+        if idx.size > leaf:
+            pts = t[idx]
+            for a in np.argsort(-np.ptp(pts, axis=0), kind="stable"):
+                col = pts[:, a]
+                sv = np.partition(col, idx.size // 2)[idx.size // 2]
+                go = col < sv
+                if not go.any():
+                    above = col[col > sv]
+                    if above.size == 0:
+                        continue
+                    sv = above.min()
+                    go = col < sv
+                ax = int(a)
+                break
+        if ax < 0:  # small enough (or every target of the box at one point): a tile
+            link(parent, side, -1 - len(leaves))
+            leaves.append((idx, lo, hi))
+            continue
+        node = len(axis)
+        axis.append(ax)
+        split.append(float(sv))
+        left.append(0)
+        right.append(0)
+        link(parent, side, node)
+        hl, lr = hi.copy(), lo.copy()
+        hl[ax] = sv
+        lr[ax] = sv
+        stack.append((idx[~go], lr, hi, node, 1))
+        stack.append((idx[go], lo, hl, node, 0))
+    if not axis:  # one tile: a root that is a leaf
+        axis, split, left, right = [0], [np.inf], [-1], [-1]
+    perm = np.concatenate([lf[0] for lf in leaves])
+    start = np.concatenate([[0], np.cumsum([lf[0].size for lf in leaves])]).astype(np.int64)
+    owner = np.empty(n, dtype=np.int32)
+    plo = np.empty((len(leaves), k))
+    phi = np.empty((len(leaves), k))
+    for i, (idx, _, _) in enumerate(leaves):
+        owner[idx] = i
+        plo[i] = t[idx].min(axis=0)
+        phi[i] = t[idx].max(axis=0)
+    return _Tiling(perm, start, np.array([lf[1] for lf in leaves]), np.array([lf[2] for lf in leaves]),
+                   plo, phi, owner, np.array(axis, dtype=np.int64), np.array(split),
+                   np.array(left, dtype=np.int64), np.array(right, dtype=np.int64))
+
+
+# ----------------------------------------------------------------- one hull
+@dataclass(frozen=True, eq=False)
+class _TileJob:
+    """Everything one hull needs (self-contained: it travels to dask workers).
+
+    ``idx (m,)`` global indices, the tile's own targets first (``n_own``); ``t, z, w``
+    their coordinates, lifted heights and weights; ``lo, hi`` the tile's box and ``reach``
+    its reach (``tile = -1``: the band, which returns every solid lower simplex)."""
+
+    tile: int
+    idx: np.ndarray
+    n_own: int
+    t: np.ndarray
+    z: np.ndarray
+    w: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    reach: float
+
+
+@dataclass(frozen=True, eq=False)
+class _TileResult:
+    """What one hull returns: ``simp (e, k+1)`` the simplices it keeps (global indices in
+    increasing order), ``x (e, k)`` their power vertices minus their first vertex (band
+    only), ``band (b,)`` the targets it hands to the band (vertices of its simplices beyond its
+    reach, own targets on the boundary of its hull), ``hull_pts`` its own targets on the
+    boundary of its hull (they hold every vertex of conv(t)), ``flat`` its number of flat lower
+    facets (degenerate input), ``error`` qhull's message."""
+
+    tile: int
+    simp: np.ndarray = None
+    x: np.ndarray = None
+    band: np.ndarray = None
+    hull_pts: np.ndarray = None
+    flat: int = 0
+    error: str = None
+
+
+def _local_hull(t, z):
+    """Lower facets of the lifted points ``(t_i, z_i)`` plus a point high above them (as
+    :func:`geomot.lifting._lower_hull`): ``(simp, lower)`` in local indices (``m``: the top
+    point).  Coordinates are centred and the heights lose their least-squares affine part
+    (which changes no lower facet), so that qhull sees a small, untilted cloud."""
+    m, k = t.shape
+    tc = t - t.mean(axis=0)
+    A = np.column_stack([tc, np.ones(m)])
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    zl = z - A @ coef
+    zspan = float(np.ptp(zl))
+    tspan = float(np.ptp(tc, axis=0).max())
+    top = np.concatenate([np.zeros(k), [zl.max() + zspan + tspan]])
+    hull = ConvexHull(np.vstack([np.column_stack([tc, zl]), top]))
+    simp = np.ascontiguousarray(hull.simplices, dtype=np.int64)
+    lower = (hull.equations[:, k] < 0) & np.all(simp < m, axis=1)
+    return simp, lower
+
+
+def _run_tile(job):
+    """Hull one tile (or the band) and select the simplices it keeps."""
+    try:
+        simp, lower = _local_hull(job.t, job.z)
+    except QhullError as exc:
+        msg = str(exc).strip().splitlines()
+        return _TileResult(job.tile, error=msg[0] if msg else "QhullError")
+    srt, x, ell, solid = _simplex_geometry(job.t, job.w, job.idx, simp, lower, tol.flat)
+    top = simp[~lower].ravel()
+    hull_pts = np.unique(top[top < job.n_own])
+    flat = int(np.count_nonzero(lower & ~solid))
+    if job.tile < 0:  # the band: every solid simplex (the caller selects and certifies)
+        return _TileResult(job.tile, job.idx[srt[solid]], x[solid], None, job.idx[hull_pts], flat)
+    c = job.t[np.where(solid, srt[:, 0], 0)] + x  # (rows that are not solid are never kept)
+    inbox = np.all((job.lo <= c) & (c < job.hi), axis=1)
+    near = ell <= job.reach
+    far = solid & ~near & (inbox | np.any(srt < job.n_own, axis=1))
+    band = np.union1d(np.unique(srt[far]), hull_pts)
+    return _TileResult(job.tile, job.idx[srt[solid & near & inbox]], None, job.idx[band], job.idx[hull_pts], flat)
+
+
+@njit(cache=True, nogil=True)
+def _simplex_geometry(t, w, gidx, simp, lower, flat_tol):
+    """Per lower facet ``s``: its vertices in increasing global index (``srt``: the same
+    simplex gives the same numbers in every hull), its power vertex minus the first vertex
+    (``x``), the largest distance from the power vertex to a vertex (``ell``) and whether
+    it is solid (relative volume, |det| over the product of the edges, above ``flat_tol``)."""
+    S, k1 = simp.shape
+    k = k1 - 1
+    srt = np.empty((S, k1), dtype=np.int64)
+    x = np.zeros((S, k))
+    ell = np.zeros(S)
+    solid = np.zeros(S, dtype=np.bool_)
+    for s in range(S):
+        for p in range(k1):
+            srt[s, p] = simp[s, p]
+        if not lower[s]:
+            continue
+        for p in range(1, k1):  # insertion sort by global index
+            v = srt[s, p]
+            q = p - 1
+            while q >= 0 and gidx[srt[s, q]] > gidx[v]:
+                srt[s, q + 1] = srt[s, q]
+                q -= 1
+            srt[s, q + 1] = v
+        ok = _power_vertex(t, w, srt[s], flat_tol, x[s])
+        if not ok:
+            continue
+        solid[s] = True
+        v0 = srt[s, 0]
+        far = 0.0
+        for p in range(k1):
+            dd = 0.0
+            for c in range(k):
+                r = t[srt[s, p], c] - t[v0, c] - x[s, c]
+                dd += r * r
+            far = max(far, dd)
+        ell[s] = np.sqrt(far)
+    return srt, x, ell, solid
+
+
+@njit(cache=True, nogil=True)
+def _power_vertex(t, w, v, flat_tol, x):
+    """Power vertex of the simplex ``v (k+1,)`` minus its first vertex, into ``x (k,)``:
+    :math:`\\langle e_r, x\\rangle = (|e_r|^2 - (w_r - w_0)) / 2`, :math:`e_r = t_r - t_0`.
+    False (``x`` untouched) for a flat simplex (relative volume, |det| over the product of
+    the edges, not above ``flat_tol``)."""
+    k = t.shape[1]
+    v0 = v[0]
+    if k == 2:
+        e00 = t[v[1], 0] - t[v0, 0]
+        e01 = t[v[1], 1] - t[v0, 1]
+        e10 = t[v[2], 0] - t[v0, 0]
+        e11 = t[v[2], 1] - t[v0, 1]
+        n0 = e00 * e00 + e01 * e01
+        n1 = e10 * e10 + e11 * e11
+        det = e00 * e11 - e01 * e10
+        if not abs(det) > flat_tol * np.sqrt(n0 * n1):
+            return False
+        b0 = 0.5 * (n0 - (w[v[1]] - w[v0]))
+        b1 = 0.5 * (n1 - (w[v[2]] - w[v0]))
+        x[0] = (b0 * e11 - e01 * b1) / det
+        x[1] = (e00 * b1 - b0 * e10) / det
+        return True
+    e00 = t[v[1], 0] - t[v0, 0]
+    e01 = t[v[1], 1] - t[v0, 1]
+    e02 = t[v[1], 2] - t[v0, 2]
+    e10 = t[v[2], 0] - t[v0, 0]
+    e11 = t[v[2], 1] - t[v0, 1]
+    e12 = t[v[2], 2] - t[v0, 2]
+    e20 = t[v[3], 0] - t[v0, 0]
+    e21 = t[v[3], 1] - t[v0, 1]
+    e22 = t[v[3], 2] - t[v0, 2]
+    n0 = e00 * e00 + e01 * e01 + e02 * e02
+    n1 = e10 * e10 + e11 * e11 + e12 * e12
+    n2 = e20 * e20 + e21 * e21 + e22 * e22
+    c00 = e11 * e22 - e12 * e21
+    c01 = e12 * e20 - e10 * e22
+    c02 = e10 * e21 - e11 * e20
+    det = e00 * c00 + e01 * c01 + e02 * c02
+    if not abs(det) > flat_tol * np.sqrt(n0 * n1 * n2):
+        return False
+    b0 = 0.5 * (n0 - (w[v[1]] - w[v0]))
+    b1 = 0.5 * (n1 - (w[v[2]] - w[v0]))
+    b2 = 0.5 * (n2 - (w[v[3]] - w[v0]))
+    x[0] = (b0 * c00 + b1 * (e02 * e21 - e01 * e22) + b2 * (e01 * e12 - e02 * e11)) / det
+    x[1] = (b0 * c01 + b1 * (e00 * e22 - e02 * e20) + b2 * (e02 * e10 - e00 * e12)) / det
+    x[2] = (b0 * c02 + b1 * (e01 * e20 - e00 * e21) + b2 * (e00 * e11 - e01 * e10)) / det
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _excess(t, w, v0, q, x, tie_tol):
+    """Power excess of target ``q`` over the orthosphere of the simplex with first vertex ``v0``
+    and power vertex ``t[v0] + x``, and the tolerance under which it ties.
+
+    :math:`e = |f|^2 - 2 f \\cdot x - (w_q - w_0)`, :math:`f = t_q - t_0`: made of small
+    differences only, so that it is exact to a few roundings of its terms; the tolerance is
+    ``tie_tol`` of the squared lengths it is made of, plus their rounding."""
+    ff = 0.0
+    fx = 0.0
+    xx = 0.0
+    for c in range(t.shape[1]):
+        f = t[q, c] - t[v0, c]
+        ff += f * f
+        fx += f * x[c]
+        xx += x[c] * x[c]
+    e = ff - 2.0 * fx - (w[q] - w[v0])
+    size = ff + 2.0 * np.sqrt(ff * xx)
+    return e, tie_tol * size + 16.0 * 2.220446049250313e-16 * (abs(w[q]) + abs(w[v0]) + size)
+
+
+# ----------------------------------------------------------------- runners
+class _ThreadRunner:
+    """Hulls in local threads (qhull and the kernels release the GIL)."""
+
+    def __init__(self, workers):
+        self.workers = max(1, int(workers))
+
+    def run(self, specs, build):
+        if self.workers == 1 or len(specs) == 1:
+            return [_run_tile(build(s)) for s in specs]
+        with ThreadPoolExecutor(self.workers) as ex:
+            return list(ex.map(lambda s: _run_tile(build(s)), specs))
+
+
+class _DaskRunner:
+    """Hulls on a ``dask.distributed`` cluster: each job carries its points."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def run(self, specs, build):
+        futures = self.client.map(_run_tile, [build(s) for s in specs], pure=False)
+        return self.client.gather(futures)
+
+
+def _runner(opt):
+    if opt.client is None:
+        return _ThreadRunner(opt.workers)
+    _require_distributed(opt.client)
+    return _DaskRunner(opt.client)
+
+
+def _require_distributed(client):
+    """``client`` must be usable: dask.distributed importable and a map/gather interface."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("client= needs dask.distributed, which is not installed; install it with "
+                          "`pip install 'dask[distributed]'` (or `pip install geomot[dask]`), or pass client=None"
+                          ) from None
+    if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
+        raise ValueError(f"client must be a dask.distributed.Client (with .map and .gather), got {type(client).__name__}")
+
+
+# ----------------------------------------------------------------- the build
+class _Build:
+    """One tiled build: targets, weights, tiles, their reach and halos, their results."""
+
+    def __init__(self, t, z, opt):
+        n, k = t.shape
+        self.opt = opt
+        self.n, self.k = n, k
+        # the targets are renumbered in tile order (``perm``): the kernels then read
+        # neighbouring targets from neighbouring memory; results are mapped back at the end
+        til = _kd_tiling(t, opt.tile_points)
+        self.perm = til.perm
+        self.tiling = til = til.in_tile_order()
+        self.t = t = np.ascontiguousarray(t[self.perm])
+        self.z = z = np.ascontiguousarray(z[self.perm])
+        # w = |t|^2 - z minus its least-squares affine part (no lower facet changes): as flat
+        # as possible, so that the lifted coordinate sqrt(w_max - w) of the band's k-d trees
+        # stays small
+        w = np.einsum("ij,ij->i", t, t) - z
+        G = np.empty((k + 1, k + 1))
+        G[:k, :k] = t.T @ t
+        G[:k, k] = G[k, :k] = t.sum(axis=0)
+        G[k, k] = n
+        rhs = np.concatenate([t.T @ w, [w.sum()]])
+        coef = np.linalg.solve(G, rhs)
+        w -= t @ coef[:k] + coef[k]
+        self.w = w
+        self.wmax = float(w.max())
+        self.scale = scale_of(t)
+        sizes = np.diff(til.start)
+        ext = np.maximum(til.phi - til.plo, 0.0)
+        gext = np.ptp(t, axis=0)
+        gspacing = float(np.prod(np.maximum(gext, 1e-300)) / n) ** (1.0 / k)
+        vol = np.prod(ext, axis=1)
+        spacing = np.where(vol > 0, (vol / np.maximum(sizes, 1)) ** (1.0 / k), gspacing)
+        # the reach decides ownership, so it never changes; the halo starts just beyond it
+        self.reach = opt.reach * np.maximum(spacing, 1e-3 * gspacing)
+        self.margin = 1.05 * self.reach
+        self.results = [None] * til.count
+        self.band = None
+        self._trees = {}
+        self._u = None
+        self.rebuilt = 0
+        self.hulled = 0
+
+    # -- tiles
+    def spec(self, i):
+        """The targets of tile ``i``: own first, then every other target in its grown box."""
+        til = self.tiling
+        m = self.margin[i]
+        elo, ehi = til.lo[i] - m, til.hi[i] + m
+        near = np.flatnonzero(np.all(til.plo <= ehi, axis=1) & np.all(til.phi >= elo, axis=1))
+        near = near[near != i]
+        own = til.own(i)
+        if near.size:
+            cand = np.concatenate([til.own(j) for j in near])
+            tc = self.t[cand]
+            halo = cand[np.all((tc >= elo) & (tc <= ehi), axis=1)]
+        else:
+            halo = np.zeros(0, dtype=np.int64)
+        return i, np.concatenate([own, halo]).astype(np.int64), own.size
+
+    def job(self, spec):
+        i, idx, n_own = spec
+        til = self.tiling
+        if i < 0:
+            lo, hi, reach = np.full(self.k, -np.inf), np.full(self.k, np.inf), np.inf
+        else:
+            lo, hi, reach = til.lo[i], til.hi[i], float(self.reach[i])
+        return _TileJob(i, idx, n_own, np.ascontiguousarray(self.t[idx]), np.ascontiguousarray(self.z[idx]),
+                        np.ascontiguousarray(self.w[idx]), lo, hi, reach)
+
+    # -- the band
+    def band_simplices(self, res):
+        """The band's simplices beyond the reach of the tile of their power vertex with no
+        target inside their orthosphere."""
+        simp, x = res.simp, res.x
+        if simp.shape[0] == 0:
+            return simp
+        g0 = simp[:, 0]
+        c = self.t[g0] + x
+        home = self.tiling.locate(c)
+        d = self.t[simp] - c[:, None, :]
+        ell = np.sqrt(np.einsum("sij,sij->si", d, d).max(axis=1))
+        far = ell > self.reach[home]
+        simp, x, c, home = simp[far], x[far], c[far], home[far]
+        return simp[self.empty_orthospheres(simp, x, c, home)]
+
+    @property
+    def u(self):
+        """(n,): the lifting coordinate :math:`\\sqrt{w_{\\max} - w_j}` (computed once)."""
+        if self._u is None:
+            self._u = np.sqrt(np.maximum(self.wmax - self.w, 0.0))
+            til = self.tiling
+            self._umin = np.array([float(self._u[til.own(j)].min()) for j in range(til.count)])
+        return self._u
+
+    def tree(self, j):
+        """k-d tree of the lifted own targets ``(t, sqrt(w_max - w))`` of tile ``j``."""
+        tr = self._trees.get(j)
+        if tr is None:
+            own = self.tiling.own(j)
+            tr = (cKDTree(np.column_stack([self.t[own], self.u[own]])), own)
+            self._trees[j] = tr
+        return tr
+
+    def empty_orthospheres(self, simp, x, c, home):
+        """(e,) bool: no target has a power excess below the tie tolerance's negative over the
+        orthosphere of each simplex.  In the lifted coordinates the power at ``c`` is
+        :math:`|(t_j, u_j) - (c, 0)|^2 - w_{\\max}`: the nearest lifted targets of every tile
+        that the orthosphere can reach are the ones to test (first the tiles of the vertices
+        and of the power vertex, which reject most)."""
+        e = simp.shape[0]
+        k = self.k
+        ok = np.ones(e, dtype=bool)
+        if e == 0:
+            return ok
+        g0 = simp[:, 0]
+        rho2 = np.einsum("ij,ij->i", x, x) + (self.wmax - self.w[g0])
+        r2 = rho2 * (1.0 + 1e-7) + (1e-9 * self.scale) ** 2
+        til = self.tiling
+        first = np.column_stack([til.owner[simp], home])
+
+        def test(rows, j):
+            tree, own = self.tree(j)
+            kk = min(k + 2, own.size)
+            _, nn = tree.query(np.column_stack([c[rows], np.zeros(rows.size)]), k=kk)
+            nn = own[np.asarray(nn).reshape(rows.size, kk)]
+            for col in range(kk):
+                q = nn[:, col]
+                ex, tq = _excess_rows(self.t, self.w, g0[rows], q, x[rows])
+                vert = np.any(simp[rows] == q[:, None], axis=1)
+                ok[rows[(ex < -tq) & ~vert]] = False
+
+        for j in np.unique(first):
+            rows = np.flatnonzero(np.any(first == j, axis=1) & ok)
+            if rows.size:
+                test(rows, j)
+        self.u  # (sets the tiles' smallest lifting coordinates)
+        for j in range(til.count):
+            live = np.flatnonzero(ok)
+            if live.size == 0:
+                break
+            gap = np.maximum(np.maximum(til.plo[j] - c[live], c[live] - til.phi[j]), 0.0)
+            reach = np.einsum("bk,bk->b", gap, gap) + self._umin[j] ** 2 <= r2[live]
+            rows = live[reach & ~np.any(first[live] == j, axis=1)]
+            if rows.size:
+                test(rows, j)
+        return ok
+
+
+def _excess_rows(t, w, v0, q, x):
+    """:func:`_excess` for arrays of simplices (first vertices ``v0``, power vertices
+    ``t[v0] + x``) and targets ``q``."""
+    f = t[q] - t[v0]
+    ff = np.einsum("ij,ij->i", f, f)
+    xx = np.einsum("ij,ij->i", x, x)
+    ex = ff - 2.0 * np.einsum("ij,ij->i", f, x) - (w[q] - w[v0])
+    size = ff + 2.0 * np.sqrt(ff * xx)
+    return ex, tol.tie * size + 16.0 * _EPS * (np.abs(w[q]) + np.abs(w[v0]) + size)
+
+
+def tiled_lower_hull(t, z, options=None):
+    """The lower simplices of the lifted points ``(t_i, z_i)`` from one qhull call per tile.
+
+    Parameters
+    ----------
+    t : (n, k) ndarray of float64
+        Targets in their affine frame (full rank, ``k`` = 2 or 3).
+    z : (n,) ndarray of float64
+        Lifted heights (as :func:`geomot.lifting._lower_hull` takes them).
+    options : TileOptions, optional
+
+    Returns
+    -------
+    simp : (s, k+1) int64 ndarray or None
+        The solid lower simplices (None: the caller must build one global hull; the report's
+        ``fallback`` says why).
+    top : (b, k+1) int64 ndarray or None
+        The boundary ridges of conv(t), each with the index ``n`` appended (as the top facets of
+        :func:`geomot.lifting._lower_hull`: their targets have unbounded cells).
+    report : TileReport
+
+    Notes
+    -----
+    The simplices are verified to triangulate conv(t), locally regular, with every other
+    target above their lifted surface (module notes): for targets in general position they
+    are the lower facets of the global hull (as sets); with ties, a regular triangulation
+    with the same power diagram.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from geomot._tiles import TileOptions, tiled_lower_hull
+    >>> from geomot.lifting import _lower_hull
+    >>> t = np.random.default_rng(0).random((2000, 2)) - 0.5
+    >>> z = (t**2).sum(axis=1)                                     # Delaunay
+    >>> simp, top, rep = tiled_lower_hull(t, z, TileOptions(tile_points=300, min_points=0))
+    >>> ref, _ = _lower_hull(t, z)
+    >>> rows = lambda s: {tuple(r) for r in np.sort(s, axis=1)}
+    >>> rep.tiles, rep.fallback, rows(simp) == rows(ref)
+    (8, None, True)
+    """
+    t0 = time.perf_counter()
+    n, k = t.shape
+    opt = (TileOptions() if options is None else options).resolve(k)
+    if k not in (2, 3):
+        return None, None, TileReport(0, 0, 0, 0, 0, 0, f"affine dimension {k} (tiles need 2 or 3)")
+    build = _Build(np.ascontiguousarray(t, dtype=np.float64), np.ascontiguousarray(z, dtype=np.float64), opt)
+    til = build.tiling
+    T = til.count
+    band_pts = np.zeros(0, dtype=np.int64)
+    band_simp = np.zeros((0, k + 1), dtype=np.int64)
+
+    def report(rounds, fallback=None):
+        rep = TileReport(T, rounds, build.rebuilt, build.hulled, int(band_pts.size), int(band_simp.shape[0]),
+                         fallback, time.perf_counter() - t0)
+        if fallback is not None:
+            log.info("tiled hull of %d targets falls back to one global hull: %s", n, fallback)
+        return rep
+
+    if T < 2:
+        return None, None, report(0, "a single tile")
+    runner = _runner(opt)
+    todo = np.arange(T)
+    for rnd in range(1, opt.max_rounds + 1):
+        specs = [build.spec(i) for i in todo]
+        build.hulled += sum(s[1].size for s in specs)
+        if rnd > 1:
+            build.rebuilt += len(specs)
+        for res in runner.run(specs, build.job):
+            if res.error is not None:
+                return None, None, report(rnd, f"qhull failed on tile {res.tile}: {res.error}")
+            build.results[res.tile] = res
+        new_band = np.unique(np.concatenate([r.band for r in build.results]))
+        if rnd == 1 or not np.array_equal(new_band, band_pts):
+            band_pts = new_band
+            band_simp = np.zeros((0, k + 1), dtype=np.int64)
+            if band_pts.size > k + 1:
+                res = _run_tile(build.job((-1, band_pts, 0)))
+                if res.error is not None:
+                    return None, None, report(rnd, f"qhull failed on the band: {res.error}")
+                band_simp = build.band_simplices(res)
+        parts = [r.simp for r in build.results] + [band_simp]
+        sizes = np.array([p.shape[0] for p in parts])
+        simp = np.concatenate(parts)
+        tile_of = np.repeat(np.r_[np.arange(T), -1], sizes)
+        hull_pts = np.unique(np.concatenate([r.hull_pts for r in build.results]))
+        # where the walks to the targets that are no vertex start: a simplex of their tile
+        starts = np.where(sizes[:T] > 0, np.concatenate([[0], np.cumsum(sizes)])[:T], 0)
+        verdict = _verify(build, simp, hull_pts, starts)
+        if verdict.ok:
+            perm = build.perm
+            top = np.column_stack([perm[verdict.boundary], np.full(verdict.boundary.shape[0], n, dtype=np.int64)])
+            return perm[simp], top, report(rnd)
+        if sum(r.flat for r in build.results) and verdict.reason:
+            # flat lower facets: qhull split non-simplicial facets of degenerate input, which
+            # larger halos do not change
+            return None, None, report(rnd, f"{verdict.reason}; the input is degenerate (flat simplices)")
+        if verdict.bad_rows is None or rnd == opt.max_rounds:
+            return None, None, report(rnd, verdict.reason + (f" after {rnd} rounds" if rnd > 1 else ""))
+        # grow the halos of the tiles around the failures: the tiles that kept the simplices
+        # there and the tiles of their vertices (and of the targets that should be visible)
+        near = np.union1d(tile_of[verdict.bad_rows], til.owner[simp[verdict.bad_rows].ravel()])
+        if verdict.bad_points is not None:
+            near = np.union1d(near, til.owner[verdict.bad_points])
+        near = near[near >= 0]
+        build.margin[near] *= 2.0
+        todo = near
+    return None, None, report(opt.max_rounds, "unreachable")  # pragma: no cover
+
+
+# ----------------------------------------------------------------- verification
+@dataclass(frozen=True)
+class _Verdict:
+    ok: bool
+    reason: str = None
+    bad_rows: np.ndarray = None
+    bad_points: np.ndarray = None
+    boundary: np.ndarray = None
+
+
+def _verify(build, simp, hull_pts, starts):
+    """Whether ``simp`` is the regular triangulation: a triangulation of conv(t) (ridges
+    matched across, boundary ridges on conv(t), volumes adding up), locally regular at every
+    interior ridge, with every other target above its lifted surface."""
+    t, w = build.t, build.w
+    n, k = t.shape
+    if simp.shape[0] == 0:
+        return _Verdict(False, "no simplices")
+    ptr, lst = _incidence(simp, n)
+    status, vol = _ridge_kernel(simp, t, w, ptr, lst, tol.tie)
+    bad = np.flatnonzero(np.any(status >= _RIDGE_BAD, axis=1))
+    if bad.size:
+        nreg = int(np.sum(status == _RIDGE_IRREGULAR))
+        what = (f"{nreg} ridges are not locally regular" if nreg else
+                "simplices overlap or share a ridge with more than one other")
+        return _Verdict(False, f"{what} ({bad.size} simplices)", bad)
+    bs, bj = np.nonzero(status == _RIDGE_BOUNDARY)
+    keep = np.ones((bs.size, k + 1), dtype=bool)
+    keep[np.arange(bs.size), bj] = False
+    ridge = simp[bs][keep].reshape(bs.size, k)
+    opposite = simp[bs, bj]
+    try:
+        hull = ConvexHull(t[hull_pts])
+    except (QhullError, ValueError) as exc:
+        return _Verdict(False, f"no hull of the boundary targets: {str(exc).strip().splitlines()[0]}")
+    hv = t[hull_pts[hull.vertices]]
+    off = _off_hull(t, ridge, opposite, hv, build.scale)
+    if off.size:
+        return _Verdict(False, f"{off.size} boundary ridges are not on the boundary of conv(t)", bs[off])
+    if not abs(vol - hull.volume) <= 1e-6 * hull.volume:
+        return _Verdict(False, f"the simplices cover {vol / hull.volume:.6g} times the volume of conv(t)")
+    # the targets that are no vertex: above the lifted surface?
+    hidden = np.flatnonzero(np.diff(ptr) == 0)
+    if hidden.size:
+        start = starts[build.tiling.owner[hidden]]
+        start[start < 0] = 0
+        where, state = _locate_hidden(simp, t, w, ptr, lst, hidden, start, tol.tie, 50 * n + 1000)
+        below = state != _ABOVE
+        if below.any():
+            lost = int(np.sum(state == _LOST))
+            rows = where[below & (where >= 0)]
+            return _Verdict(False, f"{int(below.sum())} targets that are no vertex are not above the lifted surface"
+                            + (f" ({lost} not located)" if lost else ""), rows, hidden[below])
+    return _Verdict(True, boundary=np.ascontiguousarray(ridge, dtype=np.int64))
+
+
+def _off_hull(t, ridge, opposite, hv, scale, chunk=4096):
+    """Rows of the boundary ridges whose hyperplane does not support conv(t): a vertex of
+    conv(t) (``hv``) beyond it by more than the flatness tolerance."""
+    k = t.shape[1]
+    p0 = t[ridge[:, 0]]
+    if k == 2:
+        d = t[ridge[:, 1]] - p0
+        nrm = np.column_stack([d[:, 1], -d[:, 0]])
+    else:
+        nrm = np.cross(t[ridge[:, 1]] - p0, t[ridge[:, 2]] - p0)
+    side = np.einsum("ij,ij->i", t[opposite] - p0, nrm)
+    nrm = np.where((side > 0)[:, None], -nrm, nrm)  # outward: away from the simplex
+    length = np.linalg.norm(nrm, axis=1)
+    bad = [np.flatnonzero(~(length > 0) | (side == 0))]
+    for a in range(0, ridge.shape[0], chunk):
+        sl = slice(a, a + chunk)
+        beyond = np.einsum("bvk,bk->bv", hv[None, :, :] - p0[sl, None, :], nrm[sl])
+        bad.append(a + np.flatnonzero(beyond.max(axis=1) > tol.flat * scale * length[sl]))
+    return np.unique(np.concatenate(bad))
+
+
+_RIDGE_OK, _RIDGE_BOUNDARY, _RIDGE_BAD, _RIDGE_IRREGULAR = 0, 1, 2, 3
+_ABOVE, _BELOW, _LOST = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _incidence(simp, n):
+    """CSR of the simplices of each vertex (simplex ids as int32: fewer than 2**31 for any
+    triangulation that fits in memory)."""
+    S, k1 = simp.shape
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for s in range(S):
+        for p in range(k1):
+            ptr[simp[s, p] + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    fill = ptr[:-1].copy()
+    lst = np.empty(S * k1, dtype=np.int32)
+    for s in range(S):
+        for p in range(k1):
+            v = simp[s, p]
+            lst[fill[v]] = s
+            fill[v] += 1
+    return ptr, lst
+
+
+@njit(cache=True, nogil=True)
+def _orientation(t, simp, s, skip, apex):
+    """Signed volume (times k!) of the ridge of simplex ``s`` opposite its vertex ``skip``
+    with the point ``apex``, and its permanent (the scale of its rounding)."""
+    k1 = simp.shape[1]
+    r0 = simp[s, 1] if skip == 0 else simp[s, 0]
+    r1 = simp[s, 2] if skip <= 1 else simp[s, 1]
+    if k1 == 3:
+        ux = t[r1, 0] - t[r0, 0]
+        uy = t[r1, 1] - t[r0, 1]
+        vx = t[apex, 0] - t[r0, 0]
+        vy = t[apex, 1] - t[r0, 1]
+        return ux * vy - uy * vx, abs(ux * vy) + abs(uy * vx)
+    r2 = simp[s, 3] if skip <= 2 else simp[s, 2]
+    a00 = t[r1, 0] - t[r0, 0]
+    a01 = t[r1, 1] - t[r0, 1]
+    a02 = t[r1, 2] - t[r0, 2]
+    a10 = t[r2, 0] - t[r0, 0]
+    a11 = t[r2, 1] - t[r0, 1]
+    a12 = t[r2, 2] - t[r0, 2]
+    a20 = t[apex, 0] - t[r0, 0]
+    a21 = t[apex, 1] - t[r0, 1]
+    a22 = t[apex, 2] - t[r0, 2]
+    det = a00 * (a11 * a22 - a12 * a21) - a01 * (a10 * a22 - a12 * a20) + a02 * (a10 * a21 - a11 * a20)
+    perm = (abs(a00) * (abs(a11 * a22) + abs(a12 * a21)) + abs(a01) * (abs(a10 * a22) + abs(a12 * a20))
+            + abs(a02) * (abs(a10 * a21) + abs(a11 * a20)))
+    return det, perm
+
+
+@njit(cache=True, nogil=True)
+def _across(simp, ptr, lst, s, j):
+    """``(count, other, jo)``: how many simplices besides ``s`` hold its ridge opposite vertex
+    ``j``, the last of them and the position of its vertex off the ridge."""
+    k1 = simp.shape[1]
+    # the ridge's vertices (a, b[, c]); the candidates are the simplices of the one of least
+    # degree, which hold the ridge iff they hold the other two (one)
+    a = simp[s, 1] if j == 0 else simp[s, 0]
+    b = simp[s, 2] if j <= 1 else simp[s, 1]
+    c = -1
+    if k1 == 4:
+        c = simp[s, 3] if j <= 2 else simp[s, 2]
+        if ptr[c + 1] - ptr[c] < ptr[a + 1] - ptr[a]:
+            a, c = c, a
+    if ptr[b + 1] - ptr[b] < ptr[a + 1] - ptr[a]:
+        a, b = b, a
+    count = 0
+    other = -1
+    for i in range(ptr[a], ptr[a + 1]):
+        s2 = lst[i]
+        if s2 == s:
+            continue
+        hb = False
+        hc = c < 0
+        for q in range(k1):
+            v = simp[s2, q]
+            if v == b:
+                hb = True
+            elif v == c:
+                hc = True
+        if hb and hc:
+            count += 1
+            other = s2
+    jo = -1
+    if count == 1:  # the vertex of other off the ridge
+        for q in range(k1):
+            v = simp[other, q]
+            if v != a and v != b and v != c:
+                jo = q
+    return count, other, jo
+
+
+@njit(cache=True, nogil=True)
+def _ridge_kernel(simp, t, w, ptr, lst, tie_tol):
+    """Per ridge ``(s, j)`` (simplex ``s`` without its vertex ``j``): OK when exactly one other
+    simplex holds it, strictly on the other side, with its opposite vertex not inside the
+    orthosphere of ``s`` beyond the tie tolerance (local regularity, symmetric in the two);
+    BOUNDARY when none holds it; BAD when more do or it lies on the same side; IRREGULAR when
+    it is not locally regular.  Each matched ridge is examined once.  Also the total volume
+    of the simplices."""
+    S, k1 = simp.shape
+    k = k1 - 1
+    unknown = np.uint8(255)
+    status = np.full((S, k1), unknown, dtype=np.uint8)
+    fact = 2.0 if k == 2 else 6.0
+    vol = 0.0
+    x = np.zeros(k)
+    for s in range(S):
+        v, _ = _orientation(t, simp, s, k, simp[s, k])
+        vol += abs(v) / fact
+        solid = _power_vertex(t, w, simp[s], 0.0, x)
+        for j in range(k1):
+            if status[s, j] != unknown:
+                continue
+            count, other, jo = _across(simp, ptr, lst, s, j)
+            if count == 0:
+                status[s, j] = _RIDGE_BOUNDARY
+                continue
+            if count > 1:
+                status[s, j] = _RIDGE_BAD
+                continue
+            apex = simp[other, jo]
+            o1, m1 = _orientation(t, simp, s, j, simp[s, j])
+            o2, m2 = _orientation(t, simp, s, j, apex)
+            st = _RIDGE_OK
+            if not (solid and o1 * o2 < 0.0 and abs(o1) > 1e-13 * m1 and abs(o2) > 1e-13 * m2):
+                st = _RIDGE_BAD
+            else:
+                ex, tq = _excess(t, w, simp[s, 0], apex, x, tie_tol)
+                if ex < -tq:
+                    st = _RIDGE_IRREGULAR
+            status[s, j] = st
+            if status[other, jo] == unknown:
+                status[other, jo] = st
+            else:  # (other already met a different simplex across this ridge: overlap)
+                status[other, jo] = _RIDGE_BAD
+                status[s, j] = _RIDGE_BAD
+    return status, vol
+
+
+@njit(cache=True, nogil=True)
+def _locate_hidden(simp, t, w, ptr, lst, pts, start, tie_tol, max_steps):
+    """Walk from simplex ``start[i]`` to the simplex holding target ``pts[i]`` (crossing a
+    ridge whose hyperplane separates them, the first from a rotating offset so that
+    degenerate walks do not cycle) and test that the target is above its lifted plane.
+    Returns the simplex and ABOVE, BELOW or LOST (outside the triangulation, or too many
+    steps)."""
+    k1 = simp.shape[1]
+    k = k1 - 1
+    m = pts.shape[0]
+    where = np.full(m, -1, dtype=np.int64)
+    state = np.full(m, _LOST, dtype=np.uint8)
+    x = np.zeros(k)
+    for i in range(m):
+        p = pts[i]
+        s = start[i]
+        for step in range(max_steps):
+            moved = False
+            for jj in range(k1):
+                j = (jj + step) % k1
+                o1, m1 = _orientation(t, simp, s, j, simp[s, j])
+                o2, m2 = _orientation(t, simp, s, j, p)
+                if o1 * o2 < 0.0 and abs(o2) > 1e-13 * m2:  # p strictly beyond this ridge
+                    count, other, _ = _across(simp, ptr, lst, s, j)
+                    if count == 1:
+                        s = other
+                        moved = True
+                    break
+            if not moved:
+                break
+        else:
+            continue  # too many steps: lost
+        # s holds p (or p is beyond a boundary ridge: lost)
+        inside = True
+        for j in range(k1):
+            o1, m1 = _orientation(t, simp, s, j, simp[s, j])
+            o2, m2 = _orientation(t, simp, s, j, p)
+            if o1 * o2 < 0.0 and abs(o2) > 1e-13 * m2:
+                inside = False
+        if not inside:
+            continue
+        where[i] = s
+        if _power_vertex(t, w, simp[s], 0.0, x):
+            ex, tq = _excess(t, w, simp[s, 0], p, x, tie_tol)
+            state[i] = _ABOVE if ex >= -tq else _BELOW
+    return where, state
