@@ -53,7 +53,7 @@ def _child(kind, d, n, seed):
     elif kind == "tiled":
         simp, _, rep = _tiles.tiled_lower_hull(t, z)
         out.update(tiles=rep.tiles, rounds=rep.rounds, fallback=rep.fallback, band=rep.band_points,
-                   hulled=rep.hulled_points)
+                   hulled=rep.hulled_points, phases=dict(rep.phases))
         if simp is None:
             simp, _ = lifting._lower_hull(t, z)
     elif kind == "tri-global":
@@ -99,8 +99,9 @@ def main():
             t = _measure(tiled_kind, d, n, args.seed)
             extra = ""
             if "tiles" in t:
-                extra = (f"  [{t['tiles']} tiles, {t['rounds']} round(s), halo+band "
-                         f"{t['hulled'] / n - 1:+.0%}/{t['band']} pts, fallback: {t['fallback']}]")
+                phases = ", ".join(f"{k} {v:.1f}" for k, v in t["phases"].items())
+                extra = (f"  [{t['tiles']} tiles, {t['rounds']} round(s), halo {t['hulled'] / n - 1:+.0%}, band "
+                         f"{t['band']} pts, fallback: {t['fallback']}; s: {phases}]")
             same = "" if b["simplices"] == t["simplices"] else f"  SIMPLEX COUNTS DIFFER {b['simplices']} vs {t['simplices']}"
             print(f"{d}D n={n:>9,d} {base_kind:>10s}: {b['wall']:8.2f} s wall {b['cpu']:8.2f} s cpu "
                   f"{b['peak_mb']:8.0f} MB | {tiled_kind:>9s}: {t['wall']:8.2f} s wall {t['cpu']:8.2f} s cpu "
