@@ -200,14 +200,15 @@ class _Tiling:
 
 def _kd_tiling(t, leaf):
     """Split the rows of ``t (n, k)`` at median coordinates (across the widest side of the box
-    first) until at most ``leaf`` remain in a box.  The split value is a target's coordinate: targets with
-    ``x < split`` go left, the others right (grid rows lie on box sides, never the centres of
-    grid cells, which are the power vertices that decide ownership)."""
+    first) until at most ``leaf`` remain in a box.  The split value is a target's coordinate:
+    targets with ``x < split`` go left, the others right (grid rows lie on box sides, never the
+    centres of grid cells, which are the power vertices that decide ownership)."""
     n, k = t.shape
     inf = np.full(k, np.inf)
     axis, split, left, right = [], [], [], []
     leaves = []
-    stack = [(np.arange(n), -inf, inf, -1, 0)]  # (targets, box, parent node, side)
+    perm = np.arange(n)
+    stack = [(0, n, -inf, inf, -1, 0)]  # (segment of perm, box, parent node, side)
 
     def link(parent, side, ref):
         if parent >= 0:
@@ -215,53 +216,95 @@ def _kd_tiling(t, leaf):
 
     gmin, gmax = t.min(axis=0), t.max(axis=0)
     while stack:
-        idx, lo, hi, parent, side = stack.pop()
-        ax = -1
-        if idx.size > leaf:
+        a, b, lo, hi, parent, side = stack.pop()
+        ax, m, sv = -1, -1, 0.0
+        if b - a > leaf:
             # the widest side of the box (within the targets' bounding box): no pass over
             # the targets, which would cost more than the split itself
             ext = np.minimum(hi, gmax) - np.maximum(lo, gmin)
-            for a in np.argsort(-ext, kind="stable"):
-                col = t[idx, a]
-                sv = np.partition(col, idx.size // 2)[idx.size // 2]
-                go = col < sv
-                if not go.any():
-                    above = col[col > sv]
-                    if above.size == 0:
-                        continue
-                    sv = above.min()
-                    go = col < sv
-                ax = int(a)
-                break
+            for c in np.argsort(-ext, kind="stable"):
+                m, sv = _split_segment(t, perm, a, b, int(c))
+                if m >= 0:
+                    ax = int(c)
+                    break
         if ax < 0:  # small enough (or every target of the box at one point): a tile
             link(parent, side, -1 - len(leaves))
-            leaves.append((idx, lo, hi))
+            leaves.append((a, b, lo, hi))
             continue
         node = len(axis)
         axis.append(ax)
-        split.append(float(sv))
+        split.append(sv)
         left.append(0)
         right.append(0)
         link(parent, side, node)
         hl, lr = hi.copy(), lo.copy()
         hl[ax] = sv
         lr[ax] = sv
-        stack.append((idx[~go], lr, hi, node, 1))
-        stack.append((idx[go], lo, hl, node, 0))
+        stack.append((m, b, lr, hi, node, 1))
+        stack.append((a, m, lo, hl, node, 0))
     if not axis:  # one tile: a root that is a leaf
         axis, split, left, right = [0], [np.inf], [-1], [-1]
-    perm = np.concatenate([lf[0] for lf in leaves])
-    start = np.concatenate([[0], np.cumsum([lf[0].size for lf in leaves])]).astype(np.int64)
-    owner = np.empty(n, dtype=np.int32)
-    plo = np.empty((len(leaves), k))
-    phi = np.empty((len(leaves), k))
-    for i, (idx, _, _) in enumerate(leaves):
-        owner[idx] = i
-        plo[i] = t[idx].min(axis=0)
-        phi[i] = t[idx].max(axis=0)
-    return _Tiling(perm, start, np.array([lf[1] for lf in leaves]), np.array([lf[2] for lf in leaves]),
+    start = np.array([lf[0] for lf in leaves] + [n], dtype=np.int64)
+    plo, phi, owner = _segment_boxes(t, perm, start)
+    return _Tiling(perm, start, np.array([lf[2] for lf in leaves]), np.array([lf[3] for lf in leaves]),
                    plo, phi, owner, np.array(axis, dtype=np.int64), np.array(split),
                    np.array(left, dtype=np.int64), np.array(right, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _split_segment(t, perm, a, b, axis):
+    """Reorder ``perm[a:b]`` (stably) so that the targets with coordinate ``axis`` below the
+    split value come first; the split value is the median coordinate or, when no target is
+    below it, the next larger one.  Returns ``(m, split)``, ``m`` the first target not below
+    (-1 when all coordinates are equal)."""
+    vals = np.empty(b - a)
+    for i in range(a, b):
+        vals[i - a] = t[perm[i], axis]
+    sv = np.partition(vals, (b - a) // 2)[(b - a) // 2]
+    nl = 0
+    for i in range(a, b):
+        if t[perm[i], axis] < sv:
+            nl += 1
+    if nl == 0:
+        nxt = np.inf
+        for i in range(a, b):
+            v = t[perm[i], axis]
+            if sv < v < nxt:
+                nxt = v
+        if nxt == np.inf:
+            return -1, 0.0
+        sv = nxt
+        for i in range(a, b):
+            if t[perm[i], axis] < sv:
+                nl += 1
+    seg = perm[a:b].copy()
+    p, q = a, a + nl
+    for i in range(seg.size):
+        if t[seg[i], axis] < sv:
+            perm[p] = seg[i]
+            p += 1
+        else:
+            perm[q] = seg[i]
+            q += 1
+    return a + nl, sv
+
+
+@njit(cache=True, nogil=True)
+def _segment_boxes(t, perm, start):
+    """Bounding boxes of the targets of each tile and the tile of each target."""
+    n, k = t.shape
+    T = start.size - 1
+    plo = np.full((T, k), np.inf)
+    phi = np.full((T, k), -np.inf)
+    owner = np.empty(n, dtype=np.int32)
+    for i in range(T):
+        for p in range(start[i], start[i + 1]):
+            v = perm[p]
+            owner[v] = i
+            for c in range(k):
+                plo[i, c] = min(plo[i, c], t[v, c])
+                phi[i, c] = max(phi[i, c], t[v, c])
+    return plo, phi, owner
 
 
 @njit(cache=True, nogil=True)
@@ -293,6 +336,29 @@ def _z_order_tiles(t, perm, start):
             code[p - a] = cc
         order = np.argsort(code, kind="mergesort")
         perm[a:b] = perm[a:b][order]
+
+
+@njit(cache=True, nogil=True)
+def _gather_box(t, start, tiles, lo, hi):
+    """The targets (in tile order) of the given tiles that lie in the closed box ``lo, hi``."""
+    k = t.shape[1]
+    count = 0
+    for pass_ in range(2):
+        if pass_ == 1:
+            out = np.empty(count, dtype=np.int64)
+            count = 0
+        for j in tiles:
+            for p in range(start[j], start[j + 1]):
+                inside = True
+                for c in range(k):
+                    if not (lo[c] <= t[p, c] <= hi[c]):
+                        inside = False
+                        break
+                if inside:
+                    if pass_ == 1:
+                        out[count] = p
+                    count += 1
+    return out
 
 
 # ----------------------------------------------------------------- one hull
@@ -342,9 +408,14 @@ def _local_hull(t, z):
     (which changes no lower facet), so that qhull sees a small, untilted cloud."""
     m, k = t.shape
     tc = t - t.mean(axis=0)
-    A = np.column_stack([tc, np.ones(m)])
-    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
-    zl = z - A @ coef
+    # (normal equations: the centred coordinates are well conditioned, unless the tile is
+    # flat, when lstsq's minimum-norm solution is needed)
+    try:
+        coef = np.linalg.solve(tc.T @ tc, tc.T @ z)
+    except np.linalg.LinAlgError:
+        coef = np.linalg.lstsq(tc, z - z.mean(), rcond=None)[0]
+    zl = z - tc @ coef
+    zl -= zl.mean()
     zspan = float(np.ptp(zl))
     tspan = float(np.ptp(tc, axis=0).max())
     top = np.concatenate([np.zeros(k), [zl.max() + zspan + tspan]])
@@ -609,12 +680,7 @@ class _Build:
         near = np.flatnonzero(np.all(til.plo <= ehi, axis=1) & np.all(til.phi >= elo, axis=1))
         near = near[near != i]
         own = til.own(i)
-        if near.size:
-            cand = np.concatenate([til.own(j) for j in near])
-            tc = self.t[cand]
-            halo = cand[np.all((tc >= elo) & (tc <= ehi), axis=1)]
-        else:
-            halo = np.zeros(0, dtype=np.int64)
+        halo = _gather_box(self.t, til.start, near, elo, ehi)
         return i, np.concatenate([own, halo]).astype(np.int64), own.size
 
     def job(self, spec):
@@ -628,9 +694,12 @@ class _Build:
                         np.ascontiguousarray(self.w[idx]), lo, hi, reach)
 
     # -- the band
-    def band_simplices(self, res):
+    def band_simplices(self, res, exhaustive):
         """The band's simplices beyond the reach of the tile of their power vertex with no
-        target inside their orthosphere."""
+        target inside their orthosphere (``exhaustive``: searched in every tile it can reach;
+        else in the tiles of its vertices and power vertex, which hold the targets that
+        reject the band hull's simplices across the inside of the band: the verification
+        catches any other)."""
         simp, x = res.simp, res.x
         if simp.shape[0] == 0:
             return simp
@@ -641,7 +710,7 @@ class _Build:
         ell = np.sqrt(np.einsum("sij,sij->si", d, d).max(axis=1))
         far = ell > self.reach[home]
         simp, x, c, home = simp[far], x[far], c[far], home[far]
-        return simp[self.empty_orthospheres(simp, x, c, home)]
+        return simp[self.empty_orthospheres(simp, x, c, home, exhaustive)]
 
     @property
     def u(self):
@@ -661,7 +730,7 @@ class _Build:
             self._trees[j] = tr
         return tr
 
-    def empty_orthospheres(self, simp, x, c, home):
+    def empty_orthospheres(self, simp, x, c, home, exhaustive=True):
         """(e,) bool: no target has a power excess below the tie tolerance's negative over the
         orthosphere of each simplex.  In the lifted coordinates the power at ``c`` is
         :math:`|(t_j, u_j) - (c, 0)|^2 - w_{\\max}`: the nearest lifted targets of every tile
@@ -693,6 +762,8 @@ class _Build:
             rows = np.flatnonzero(np.any(first == j, axis=1) & ok)
             if rows.size:
                 test(rows, j)
+        if not exhaustive:
+            return ok
         self.u  # (sets the tiles' smallest lifting coordinates)
         for j in range(til.count):
             live = np.flatnonzero(ok)
@@ -783,6 +854,7 @@ def tiled_lower_hull(t, z, options=None):
     runner = _runner(opt)
     todo = np.arange(T)
     kept = [None] * T  # the simplices each tile keeps (views into the last stitched array)
+    redo_band = False  # certify the band's simplices exhaustively (after a failure there)
     for rnd in range(1, opt.max_rounds + 1):
         if rnd > 1:
             build.rebuilt += len(todo)
@@ -795,14 +867,14 @@ def tiled_lower_hull(t, z, options=None):
                 build.hulled += res.points
         with clock("band"):
             new_band = np.unique(np.concatenate([r.band for r in build.results]))
-            if rnd == 1 or not np.array_equal(new_band, band_pts):
+            if rnd == 1 or redo_band or not np.array_equal(new_band, band_pts):
                 band_pts = new_band
                 band_simp = np.zeros((0, k + 1), dtype=np.int64)
                 if band_pts.size > k + 1:
                     res = _run_tile(build.job((-1, band_pts, 0)))
                     if res.error is not None:
                         return None, None, report(rnd, f"qhull failed on the band: {res.error}")
-                    band_simp = build.band_simplices(res)
+                    band_simp = build.band_simplices(res, exhaustive=redo_band)
         with clock("verify"):
             sizes = np.array([p.shape[0] for p in kept] + [band_simp.shape[0]])
             offsets = np.concatenate([[0], np.cumsum(sizes)])
@@ -828,6 +900,7 @@ def tiled_lower_hull(t, z, options=None):
         # grow the halos of the tiles around the failures: the tiles that kept the simplices
         # there and the tiles of their vertices (and of the targets that should be visible)
         near = np.union1d(tile_of[verdict.bad_rows], til.owner[simp[verdict.bad_rows].ravel()])
+        redo_band = bool(np.any(tile_of[verdict.bad_rows] < 0))
         if verdict.bad_points is not None:
             near = np.union1d(near, til.owner[verdict.bad_points])
         near = near[near >= 0]
