@@ -258,29 +258,28 @@ def _split_segment(t, perm, a, b, axis):
     below it, the next larger one.  Returns ``(m, split)``, ``m`` the first target not below
     (-1 when all coordinates are equal)."""
     vals = np.empty(b - a)
-    for i in range(a, b):
+    for i in range(a, b):  # (one pass over the targets' memory; the others read vals)
         vals[i - a] = t[perm[i], axis]
-    sv = np.partition(vals, (b - a) // 2)[(b - a) // 2]
+    sv = np.partition(vals.copy(), (b - a) // 2)[(b - a) // 2]
     nl = 0
-    for i in range(a, b):
-        if t[perm[i], axis] < sv:
+    for i in range(b - a):
+        if vals[i] < sv:
             nl += 1
     if nl == 0:
         nxt = np.inf
-        for i in range(a, b):
-            v = t[perm[i], axis]
-            if sv < v < nxt:
-                nxt = v
+        for i in range(b - a):
+            if sv < vals[i] < nxt:
+                nxt = vals[i]
         if nxt == np.inf:
             return -1, 0.0
         sv = nxt
-        for i in range(a, b):
-            if t[perm[i], axis] < sv:
+        for i in range(b - a):
+            if vals[i] < sv:
                 nl += 1
     seg = perm[a:b].copy()
     p, q = a, a + nl
-    for i in range(seg.size):
-        if t[seg[i], axis] < sv:
+    for i in range(b - a):
+        if vals[i] < sv:
             perm[p] = seg[i]
             p += 1
         else:
