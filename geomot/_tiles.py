@@ -831,7 +831,7 @@ def tiled_lower_hull(t, z, options=None):
     >>> ref, _ = _lower_hull(t, z)
     >>> rows = lambda s: {tuple(r) for r in np.sort(s, axis=1)}
     >>> rep.tiles, rep.fallback, rows(simp) == rows(ref)
-    (8, None, True)
+    (7, None, True)
     """
     t0 = time.perf_counter()
     n, k = t.shape
