@@ -10,6 +10,9 @@ weights :math:`h_i` is the projection of the lower convex hull of the lifted poi
 targets whose lifted point is not a vertex of that hull are *hidden* (their power cells are
 empty, :math:`\\langle x, y_i\\rangle + h_i` is nowhere the strict maximum).  The hull is
 one ``scipy.spatial.ConvexHull`` call (qhull): qhull is the source of the exact combinatorics.
+Above ``_tiles.TILE_MIN_POINTS`` targets it is one qhull call per spatial tile (in threads, or
+on a ``dask.distributed`` cluster), verified to be the same lower hull, else one global call
+(:mod:`geomot._tiles`).
 
 Affine frame and its rank rule
 ------------------------------
