@@ -209,6 +209,7 @@ def _kd_tiling(t, leaf):
     axis, split, left, right = [], [], [], []
     leaves = []
     perm = np.arange(n)
+    tw = t.copy()  # the coordinates in the order of perm (the splits then stream through memory)
     stack = [(0, n, -inf, inf, -1, 0, max(1, -(-n // max(1, leaf))))]  # (segment, box, parent, side, tiles)
 
     def link(parent, side, ref):
@@ -224,7 +225,7 @@ def _kd_tiling(t, leaf):
             # the targets, which would cost more than the split itself
             ext = np.minimum(hi, gmax) - np.maximum(lo, gmin)
             for c in np.argsort(-ext, kind="stable"):
-                m, sv = _split_segment(t, perm, a, b, int(c), ((b - a) * (L // 2)) // L)
+                m, sv = _split_segment(tw, perm, a, b, int(c), ((b - a) * (L // 2)) // L)
                 if m >= 0:
                     ax = int(c)
                     break
@@ -256,41 +257,53 @@ def _kd_tiling(t, leaf):
 
 
 @njit(cache=True, nogil=True)
-def _split_segment(t, perm, a, b, axis, rank):
-    """Reorder ``perm[a:b]`` (stably) so that the targets with coordinate ``axis`` below the
-    split value come first; the split value is the coordinate of rank ``rank`` or, when no
-    target is below it, the next larger one.  Returns ``(m, split)``, ``m`` the first target not below
-    (-1 when all coordinates are equal)."""
-    vals = np.empty(b - a)
-    for i in range(a, b):  # (one pass over the targets' memory; the others read vals)
-        vals[i - a] = t[perm[i], axis]
-    rank = min(max(rank, 0), b - a - 1)
-    sv = np.partition(vals.copy(), rank)[rank]
-    nl = 0
-    for i in range(b - a):
-        if vals[i] < sv:
-            nl += 1
-    if nl == 0:
+def _split_segment(tw, perm, a, b, axis, rank):
+    """Reorder ``perm[a:b]`` and the rows ``tw[a:b]`` (the targets' coordinates in the order of
+    ``perm``) so that the targets with coordinate ``axis`` below the split value come first.
+    The split value is a target's coordinate of about rank ``rank`` (the quantile of a regular
+    sample of at most 8192 targets: balance need not be exact) or, when no target is below it,
+    the next larger one.  Returns ``(m, split)``, ``m`` the first target not below (-1 when
+    all coordinates are equal)."""
+    size = b - a
+    step = max(1, size // 8192)
+    sample = tw[a:b:step, axis].copy()
+    r = min(max((rank * sample.size) // size, 0), sample.size - 1)
+    sv = np.partition(sample, r)[r]
+    m = _partition_below(tw, perm, a, b, axis, sv)
+    if m == a:  # nothing below the sampled value: split below the next larger one
         nxt = np.inf
-        for i in range(b - a):
-            if sv < vals[i] < nxt:
-                nxt = vals[i]
+        for i in range(a, b):
+            v = tw[i, axis]
+            if sv < v < nxt:
+                nxt = v
         if nxt == np.inf:
             return -1, 0.0
         sv = nxt
-        for i in range(b - a):
-            if vals[i] < sv:
-                nl += 1
-    seg = perm[a:b].copy()
-    p, q = a, a + nl
-    for i in range(b - a):
-        if vals[i] < sv:
-            perm[p] = seg[i]
-            p += 1
-        else:
-            perm[q] = seg[i]
-            q += 1
-    return a + nl, sv
+        m = _partition_below(tw, perm, a, b, axis, sv)
+    return m, sv
+
+
+@njit(cache=True, nogil=True)
+def _partition_below(tw, perm, a, b, axis, sv):
+    """In place (Hoare): the rows of ``tw[a:b]`` (and ``perm``) with coordinate ``axis`` below
+    ``sv`` first; returns the first row not below.  (The order within a side does not matter:
+    the tiles are Z-ordered later.)"""
+    k = tw.shape[1]
+    i, j = a, b - 1
+    while True:
+        while i <= j and tw[i, axis] < sv:
+            i += 1
+        while i <= j and not (tw[j, axis] < sv):
+            j -= 1
+        if i >= j:
+            return i
+        perm[i], perm[j] = perm[j], perm[i]
+        for c in range(k):
+            tmp = tw[i, c]
+            tw[i, c] = tw[j, c]
+            tw[j, c] = tmp
+        i += 1
+        j -= 1
 
 
 @njit(cache=True, nogil=True)
@@ -932,7 +945,7 @@ def _verify(build, simp, hull_pts, starts):
     if simp.shape[0] == 0:
         return _Verdict(False, "no simplices")
     ptr, lst = _incidence(simp, n)
-    status, vol = _ridge_kernel(simp, t, w, ptr, lst, tol.tie)
+    status, vol = _ridge_status(simp, t, w, ptr, lst, build.opt.workers)
     bad = np.flatnonzero(np.any(status >= _RIDGE_BAD, axis=1))
     if bad.size:
         nreg = int(np.sum(status == _RIDGE_IRREGULAR))
@@ -990,7 +1003,7 @@ def _off_hull(t, ridge, opposite, hv, scale, chunk=4096):
     return np.unique(np.concatenate(bad))
 
 
-_RIDGE_OK, _RIDGE_BOUNDARY, _RIDGE_BAD, _RIDGE_IRREGULAR = 0, 1, 2, 3
+_RIDGE_OK, _RIDGE_BOUNDARY, _RIDGE_BAD, _RIDGE_IRREGULAR, _UNKNOWN = 0, 1, 2, 3, 255
 _ABOVE, _BELOW, _LOST = 0, 1, 2
 
 
@@ -1086,22 +1099,35 @@ def _across(simp, ptr, lst, s, j):
     return count, other, jo
 
 
+def _ridge_status(simp, t, w, ptr, lst, workers):
+    """:func:`_ridge_kernel` over all simplices, in ``workers`` threads (ranges of rows)."""
+    S = simp.shape[0]
+    status = np.full(simp.shape, _UNKNOWN, dtype=np.uint8)
+    cuts = np.linspace(0, S, max(1, min(int(workers), S // 100_000 + 1)) + 1).astype(np.int64)
+    if cuts.size == 2:
+        return status, _ridge_kernel(simp, t, w, ptr, lst, tol.tie, 0, S, status)
+    with ThreadPoolExecutor(cuts.size - 1) as ex:
+        vols = list(ex.map(lambda r: _ridge_kernel(simp, t, w, ptr, lst, tol.tie, cuts[r], cuts[r + 1], status),
+                           range(cuts.size - 1)))
+    return status, float(sum(vols))
+
+
 @njit(cache=True, nogil=True)
-def _ridge_kernel(simp, t, w, ptr, lst, tie_tol):
-    """Per ridge ``(s, j)`` (simplex ``s`` without its vertex ``j``): OK when exactly one other
-    simplex holds it, strictly on the other side, with its opposite vertex not inside the
-    orthosphere of ``s`` beyond the tie tolerance (local regularity, symmetric in the two);
-    BOUNDARY when none holds it; BAD when more do or it lies on the same side; IRREGULAR when
-    it is not locally regular.  Each matched ridge is examined once.  Also the total volume
-    of the simplices."""
+def _ridge_kernel(simp, t, w, ptr, lst, tie_tol, r0, r1, status):
+    """Per ridge ``(s, j)`` (simplex ``s`` without its vertex ``j``) of the rows ``r0 <= s < r1``,
+    into ``status`` (initially UNKNOWN): OK when exactly one other simplex holds it, strictly on
+    the other side, with its opposite vertex not inside the orthosphere of ``s`` beyond the tie
+    tolerance (local regularity, symmetric in the two); BOUNDARY when none holds it; BAD when
+    more do or it lies on the same side; IRREGULAR when it is not locally regular.  A matched
+    ridge is examined once when both simplices are in the range (only rows in the range are
+    written: ranges can run in parallel).  Returns the total volume of the range's simplices."""
     S, k1 = simp.shape
     k = k1 - 1
-    unknown = np.uint8(255)
-    status = np.full((S, k1), unknown, dtype=np.uint8)
+    unknown = np.uint8(_UNKNOWN)
     fact = 2.0 if k == 2 else 6.0
     vol = 0.0
     x = np.zeros(k)
-    for s in range(S):
+    for s in range(r0, r1):
         v, _ = _orientation(t, simp, s, k, simp[s, k])
         vol += abs(v) / fact
         solid = _power_vertex(t, w, simp[s], 0.0, x)
@@ -1126,12 +1152,11 @@ def _ridge_kernel(simp, t, w, ptr, lst, tie_tol):
                 if ex < -tq:
                     st = _RIDGE_IRREGULAR
             status[s, j] = st
-            if status[other, jo] == unknown:
+            # the same ridge seen from the other simplex (the set of simplices holding a ridge
+            # is the same from both sides, and so is local regularity)
+            if r0 <= other < r1:
                 status[other, jo] = st
-            else:  # (other already met a different simplex across this ridge: overlap)
-                status[other, jo] = _RIDGE_BAD
-                status[s, j] = _RIDGE_BAD
-    return status, vol
+    return vol
 
 
 @njit(cache=True, nogil=True)

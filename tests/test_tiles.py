@@ -264,7 +264,7 @@ def test_verification_rejects_a_wrong_triangulation():
     assert _tiles._verify(build, simp, hull_pts, starts).ok
     # an interior edge (a, b) with triangles (a, b, c), (a, b, d) -> (a, c, d), (b, c, d)
     ptr, lst = _tiles._incidence(simp, len(y))
-    status, _ = _tiles._ridge_kernel(simp, build.t, build.w, ptr, lst, 1e-9)
+    status, _ = _tiles._ridge_status(simp, build.t, build.w, ptr, lst, 1)
     s, j = map(int, np.argwhere(status == _tiles._RIDGE_OK)[0])
     count, other, jo = _tiles._across(simp, ptr, lst, s, j)
     a, b = np.delete(simp[s], j)
@@ -274,6 +274,21 @@ def test_verification_rejects_a_wrong_triangulation():
     bad[other] = np.sort([b, c, e])
     verdict = _tiles._verify(build, bad, hull_pts, starts)
     assert not verdict.ok
+
+
+def test_ridge_checks_in_threads_agree_with_one():
+    rng = np.random.default_rng(11)
+    y = rng.random((60_000, 2))
+    t, z = _lifted(y, _hiding(y, rng))
+    simp, _ = lifting._lower_hull(t, z)
+    simp = np.ascontiguousarray(np.sort(simp, axis=1))
+    w = np.einsum("ij,ij->i", t, t) - z
+    ptr, lst = _tiles._incidence(simp, len(y))
+    one, vol1 = _tiles._ridge_status(simp, t, w, ptr, lst, 1)
+    two, vol2 = _tiles._ridge_status(simp, t, w, ptr, lst, 2)
+    np.testing.assert_array_equal(one, two)
+    assert not np.any(one == _tiles._UNKNOWN) and not np.any(one >= _tiles._RIDGE_BAD)
+    assert vol2 == pytest.approx(vol1, rel=1e-12)
 
 
 # ------------------------------------------------------------------ tiles, options, dispatch
