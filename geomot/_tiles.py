@@ -75,8 +75,9 @@ log = logging.getLogger(__name__)
 #: targets per tile (qhull's time per point grows with the hull's size, the halo's share
 #: shrinks with it; measured with benchmarks/bench_tiles.py)
 TILE_POINTS = {2: 8_000, 3: 50_000}
-#: below this many targets one global hull is built (measured break-even, 2 cores)
-TILE_MIN_POINTS = {2: 50_000, 3: 500_000}
+#: below this many targets one global hull is built (measured on 2 cores: 2D break-even near
+#: 5e4, 1.4-1.8 times faster at 1e5; 3D on a par at 1e6, with half the memory)
+TILE_MIN_POINTS = {2: 100_000, 3: 500_000}
 #: the reach of a tile, in its mean target spacings: simplices whose vertices are farther
 #: from their power vertex belong to the band (uniform targets, measured: of the orthoballs
 #: farther than 6 spacings from the hull's boundary, 4e-5 have radius above 2 spacings in 2D
