@@ -4,27 +4,30 @@
 targets; one qhull call runs on one core and slows per point as the number of points grows.
 :func:`tiled_lower_hull` builds the same lower simplices from many small hulls:
 
-1. *Tiles.*  A k-d split of the targets ``t (n, k)`` (in their affine frame) at median
-   coordinates into boxes :math:`B_T` that partition :math:`\\mathbb{R}^k` (the outer sides
-   reach infinity; a point belongs to the box with ``lo <= x < hi``).  Each tile is one qhull
-   call of its own targets and of its halo: every target within ``margin`` of the box.
-   Tiles run in threads (qhull releases the GIL) or, with ``client=``, on a
-   ``dask.distributed`` cluster.
+1. *Tiles.*  A k-d split of the targets ``t (n, k)`` (in their affine frame) at quantiles of
+   their coordinates into ``ceil(n / tile_points)`` boxes :math:`B_T` that partition
+   :math:`\\mathbb{R}^k` (the outer sides reach infinity; a point belongs to the box with
+   ``lo <= x < hi``).  Each tile is one qhull call of its own targets and of its halo: every
+   target within ``margin`` of the box.  Tiles run in threads (qhull releases the GIL) or,
+   with ``client=``, on a ``dask.distributed`` cluster.
 2. *Ownership.*  With the weights :math:`w_j = |t_j|^2 - z_j` (minus their least-squares
-   affine part, which changes no lower facet), the lower facet :math:`\\sigma` of the
-   lifted points is the regular simplex whose power vertex (orthocentre) :math:`c` has the
-   same power :math:`R = |t_i - c|^2 - w_i` for its vertices and no smaller power for any
-   target.  It is *local* when its vertices lie within the reach of the tile whose box holds
-   :math:`c` (``REACH_SPACINGS`` mean spacings of that tile; measured: the orthoballs of
-   uniform targets away from the boundary of their hull are smaller), and that tile keeps
-   it.  The others -- the large orthoballs along the boundary of conv(t), or across empty
-   regions -- are kept by one more hull, of the *band*: the targets the tiles found on such
-   simplices or on the boundary of their own hulls.  A band simplex is kept if no target
-   lies inside its orthosphere (k-d trees of the lifted points
-   :math:`(t_j, \\sqrt{w_{\\max} - w_j})`, where the power is a squared Euclidean distance).
-   Every simplex thus has one owner, a function of its vertices only: the same simplex gives
-   the same numbers in every hull, and a non-simplicial cell (cocircular grids) has one power
-   vertex, hence one tile, which triangulates it consistently.
+   affine part, which changes no lower facet), a lower facet :math:`\\sigma` of the lifted
+   points is a regular simplex: its power vertex (orthocentre) :math:`c` has the same power
+   :math:`R = |t_i - c|^2 - w_i` for its vertices and no smaller power for any target.
+   Each simplex has an *anchor*: its power vertex when the weights are close to Voronoi's
+   (then :math:`c` lies near the simplex, and a non-simplicial cell -- cocircular grids --
+   has one power vertex, hence one tile, which triangulates it consistently), else
+   (transport weights, whose power vertices lie in the source's geometry, far from the
+   targets) its centroid.  It is *local* when its vertices lie within the reach of the tile
+   whose box holds its anchor (``REACH_SPACINGS`` mean spacings of that tile; measured on
+   uniform targets away from the boundary of their hull), and that tile keeps it.  The
+   others -- the large orthoballs along the boundary of conv(t), or across empty regions --
+   are kept by one more hull, of the *band*: the targets the tiles found on such simplices
+   or on the boundary of their own hulls; a band simplex is kept if no target lies inside
+   its orthosphere (k-d trees of the lifted points :math:`(t_j, \\sqrt{w_{\\max} - w_j})`,
+   where the power is a squared Euclidean distance).  Ownership is a function of the
+   simplex alone (the same simplex gives the same numbers in every hull): every simplex has
+   at most one owner.
 3. *Verification.*  The kept simplices must triangulate conv(t) -- every ridge shared by
    exactly two of them, on opposite sides, or by one when it lies on the boundary of conv(t)
    (tested against the facets of conv(t)), volumes adding up to its volume -- the
@@ -39,10 +42,13 @@ targets; one qhull call runs on one core and slows per point as the number of po
    vertices; with every other target above it, it is the lower hull of all of them: exactly
    the global lower facets (as sets) for targets in general position, and a regular
    triangulation with the same power diagram when ties leave a choice.
-4. *Repair or fall back.*  Failures grow the halos of the tiles around them and rebuild
-   those tiles, up to ``max_rounds`` rounds.  When that does not help (a tie split between a
-   tile and the band, flat simplices of degenerate input that leave holes, qhull failing),
-   the caller builds the single global hull instead: never a wrong result.
+4. *Repair or fall back.*  Around each failure (a tile that missed a target just beyond its
+   halo) a *repair box* takes over the ownership of the simplices anchored in it, with one
+   small hull of the targets within a halo of three reaches (doubled when the box fails
+   again); the targets there join the band.  Up to ``max_rounds`` rounds.  When that does
+   not help (a tie split between two hulls, flat simplices of degenerate input that leave
+   holes, qhull failing), the caller builds the single global hull instead: never a wrong
+   result.
 
 Flat lower simplices (qhull's split of a degenerate facet, vertical facets of targets on a
 face of conv(t)) are dropped: they carry no volume and no visible vertex of their own.
@@ -78,11 +84,13 @@ TILE_POINTS = {2: 8_000, 3: 50_000}
 #: below this many targets one global hull is built (measured on 2 cores: 2D break-even near
 #: 5e4, 1.4-1.8 times faster at 1e5; 3D on a par at 1e6, with half the memory)
 TILE_MIN_POINTS = {2: 100_000, 3: 500_000}
-#: the reach of a tile, in its mean target spacings: simplices whose vertices are farther
-#: from their power vertex belong to the band (uniform targets, measured: of the orthoballs
-#: farther than 6 spacings from the hull's boundary, 4e-5 have radius above 2 spacings in 2D
-#: at 4e5 and none above 2.5; 3e-6 above 1.5 in 3D at 2e5 and none above 1.75)
-REACH_SPACINGS = {2: 2.25, 3: 1.6}
+#: the reach of a tile, in its mean target spacings, for each anchor (the point whose tile
+#: owns a simplex): simplices with a vertex farther from their anchor belong to the band.
+#: Measured on uniform targets, of the simplices farther than 6 spacings from the hull's
+#: boundary: orthoballs (power vertex) of radius above 2 spacings 4e-5 in 2D at 4e5, none above
+#: 2.5; above 1.5 3e-6 in 3D at 2e5, none above 1.75; centroid-vertex distances at most 2.71
+#: (2D) and 2.03 (3D)
+REACH_SPACINGS = {"power vertex": {2: 2.25, 3: 1.6}, "centroid": {2: 2.75, 3: 2.1}}
 #: rounds of halo growth before giving up (the caller then builds one global hull)
 MAX_ROUNDS = 3
 
@@ -95,32 +103,41 @@ class TileOptions:
 
     ``tile_points``: targets per tile (default :data:`TILE_POINTS`); ``min_points``: fewer
     targets than this build one global hull (default :data:`TILE_MIN_POINTS`; 0 tiles any
-    size); ``reach``: the tiles' reach in mean spacings (default :data:`REACH_SPACINGS`);
-    ``max_rounds``: rounds of halo growth; ``workers``: threads (default: the CPU count);
+    size); ``anchor``: the point whose tile owns a simplex, ``"power vertex"``, ``"centroid"``
+    or ``"auto"`` (the power vertex when the weights are close to Voronoi's, so that power
+    vertices lie near their simplices; module notes); ``reach``: the tiles' reach in mean
+    spacings (default :data:`REACH_SPACINGS`); ``max_rounds``: rounds of halo growth; ``workers``: threads (default: the CPU count);
     ``client``: a ``dask.distributed.Client`` that runs the tile hulls instead of threads.
 
     Example
     -------
     >>> from geomot._tiles import TileOptions
     >>> opt = TileOptions(tile_points=500, min_points=0).resolve(2)
-    >>> opt.tile_points, opt.reach, opt.applies(10_000, 2), opt.applies(400, 2)
-    (500, 2.25, True, False)
+    >>> opt.tile_points, opt.anchor, opt.applies(10_000, 2), opt.applies(400, 2)
+    (500, 'auto', True, False)
     """
 
     tile_points: int = None
     min_points: int = None
+    anchor: str = "auto"
     reach: float = None
     max_rounds: int = MAX_ROUNDS
     workers: int = None
     client: object = None
 
     def resolve(self, k):
-        """These options with the defaults for targets of affine dimension ``k`` filled in."""
+        """These options with the defaults for targets of affine dimension ``k`` filled in
+        (the reach stays None for ``anchor="auto"``: it depends on the anchor chosen)."""
         kk = 2 if k <= 2 else 3
+        if self.anchor not in ("auto", "power vertex", "centroid"):
+            raise ValueError(f"anchor must be 'auto', 'power vertex' or 'centroid', got {self.anchor!r}")
+        reach = self.reach
+        if reach is None and self.anchor != "auto":
+            reach = REACH_SPACINGS[self.anchor][kk]
         return TileOptions(
             TILE_POINTS[kk] if self.tile_points is None else int(self.tile_points),
             TILE_MIN_POINTS[kk] if self.min_points is None else int(self.min_points),
-            REACH_SPACINGS[kk] if self.reach is None else float(self.reach),
+            self.anchor, None if reach is None else float(reach),
             int(self.max_rounds), (os.cpu_count() or 1) if self.workers is None else int(self.workers),
             self.client)
 
@@ -134,13 +151,16 @@ class TileOptions:
 class TileReport:
     """What one tiled build did.
 
-    ``tiles``: number of tiles; ``rounds``: verification rounds; ``rebuilt``: tile hulls built
-    again with a grown halo; ``hulled_points``: points over all tile hulls (targets plus
-    halos); ``band_points``: targets in the band's hull (last round); ``band_simplices``:
+    ``tiles``: number of tiles; ``rounds``: verification rounds; ``rebuilt``: repair hulls
+    built around verification failures; ``hulled_points``: points over all hulls (targets,
+    halos, band and repairs); ``band_points``: targets in the band's hull (last round); ``band_simplices``:
     simplices the band keeps; ``fallback``: why the tiled build gave up (the caller then builds
     one global hull), ``None`` when it did not; ``seconds``: wall time of the tiled build, and
     ``phases``: of its parts (``setup``: weights and tiles, ``tiles``: the tile hulls,
-    ``band``: the band's hull and its certification, ``verify``: the checks), all rounds.
+    ``band``: the band's hull and its certification, ``repair``: the repair hulls, ``verify``:
+    the checks), all rounds;
+    ``anchor``: the point whose tile owns a simplex (``"power vertex"`` or ``"centroid"``);
+    ``failures``: what the verification found in each round that failed.
     """
 
     tiles: int
@@ -152,6 +172,8 @@ class TileReport:
     fallback: str = None
     seconds: float = 0.0
     phases: tuple = ()
+    anchor: str = None
+    failures: tuple = ()
 
 
 # ----------------------------------------------------------------- k-d tiles
@@ -357,6 +379,37 @@ def _z_order_tiles(t, perm, start):
 
 
 @njit(cache=True, nogil=True)
+def _tile_gradients(t, w, start):
+    """(T, k): the gradient of the least-squares plane of ``w`` over each tile's targets."""
+    n, k = t.shape
+    T = start.size - 1
+    out = np.zeros((T, k))
+    for i in range(T):
+        a, b = start[i], start[i + 1]
+        if b - a <= k + 1:
+            continue
+        mean = np.zeros(k)
+        wm = 0.0
+        for p in range(a, b):
+            wm += w[p]
+            for c in range(k):
+                mean[c] += t[p, c]
+        mean /= b - a
+        wm /= b - a
+        G = np.zeros((k, k))
+        r = np.zeros(k)
+        for p in range(a, b):
+            for c in range(k):
+                dc = t[p, c] - mean[c]
+                r[c] += dc * (w[p] - wm)
+                for e in range(k):
+                    G[c, e] += dc * (t[p, e] - mean[e])
+        if abs(np.linalg.det(G)) > 0.0:
+            out[i] = np.linalg.solve(G, r)
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _gather_box(t, start, tiles, lo, hi):
     """The targets (in tile order) of the given tiles that lie in the closed box ``lo, hi``."""
     k = t.shape[1]
@@ -386,7 +439,8 @@ class _TileJob:
 
     ``idx (m,)`` global indices, the tile's own targets first (``n_own``); ``t, z, w``
     their coordinates, lifted heights and weights; ``lo, hi`` the tile's box and ``reach``
-    its reach (``tile = -1``: the band, which returns every solid lower simplex)."""
+    its reach; ``by_centroid``: the anchor (``tile = -1``: the band, which returns every solid
+    lower simplex)."""
 
     tile: int
     idx: np.ndarray
@@ -397,6 +451,7 @@ class _TileJob:
     lo: np.ndarray
     hi: np.ndarray
     reach: float
+    by_centroid: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -450,34 +505,44 @@ def _run_tile(job):
     except QhullError as exc:
         msg = str(exc).strip().splitlines()
         return _TileResult(job.tile, points=job.idx.size, error=msg[0] if msg else "QhullError")
-    srt, x, ell, solid = _simplex_geometry(job.t, job.w, job.idx, simp, lower, tol.flat)
+    srt, x, solid = _simplex_geometry(job.t, job.w, job.idx, simp, lower, tol.flat)
     top = simp[~lower].ravel()
     hull_pts = np.unique(top[top < job.n_own])
     flat = int(np.count_nonzero(lower & ~solid))
     if job.tile < 0:  # the band: every solid simplex (the caller selects and certifies)
         return _TileResult(job.tile, job.idx[srt[solid]], x[solid], None, job.idx[hull_pts], flat, job.idx.size)
-    c = job.t[np.where(solid, srt[:, 0], 0)] + x  # (rows that are not solid are never kept)
-    inbox = np.all((job.lo <= c) & (c < job.hi), axis=1)
-    near = ell <= job.reach
-    far = solid & ~near & (inbox | np.any(srt < job.n_own, axis=1))
-    band = np.union1d(np.unique(srt[far]), hull_pts)
-    keep = np.flatnonzero(solid & near & inbox)
+    rows = np.flatnonzero(solid)
+    anchor, spread = _anchors(job.t, srt[rows], x[rows], job.by_centroid)
+    inbox = np.all((job.lo <= anchor) & (anchor < job.hi), axis=1)
+    near = spread <= job.reach
+    far = ~near & (inbox | np.any(srt[rows] < job.n_own, axis=1))
+    band = np.union1d(np.unique(srt[rows[far]]), hull_pts)
+    keep = rows[near & inbox]
     keep = keep[np.argsort(job.idx[srt[keep, 0]], kind="stable")]  # (memory order, for the checks)
     return _TileResult(job.tile, job.idx[srt[keep]], None, job.idx[band], job.idx[hull_pts], flat,
                        job.idx.size)
+
+
+def _anchors(t, simp, x, by_centroid):
+    """``(anchor (s, k), spread (s,))``: the point whose tile owns each simplex ``simp (s, k+1)``
+    (its centroid, or its power vertex ``t[simp[:, 0]] + x``) and the largest distance from it
+    to a vertex.  A function of the simplex alone: every hull gives the same numbers."""
+    p = t[simp]
+    anchor = p.mean(axis=1) if by_centroid else p[:, 0] + x
+    d = p - anchor[:, None, :]
+    return anchor, np.sqrt(np.einsum("sij,sij->si", d, d).max(axis=1))
 
 
 @njit(cache=True, nogil=True)
 def _simplex_geometry(t, w, gidx, simp, lower, flat_tol):
     """Per lower facet ``s``: its vertices in increasing global index (``srt``: the same
     simplex gives the same numbers in every hull), its power vertex minus the first vertex
-    (``x``), the largest distance from the power vertex to a vertex (``ell``) and whether
-    it is solid (relative volume, |det| over the product of the edges, above ``flat_tol``)."""
+    (``x``) and whether it is solid (relative volume, |det| over the product of the edges,
+    above ``flat_tol``)."""
     S, k1 = simp.shape
     k = k1 - 1
     srt = np.empty((S, k1), dtype=np.int64)
     x = np.zeros((S, k))
-    ell = np.zeros(S)
     solid = np.zeros(S, dtype=np.bool_)
     for s in range(S):
         for p in range(k1):
@@ -491,20 +556,8 @@ def _simplex_geometry(t, w, gidx, simp, lower, flat_tol):
                 srt[s, q + 1] = srt[s, q]
                 q -= 1
             srt[s, q + 1] = v
-        ok = _power_vertex(t, w, srt[s], flat_tol, x[s])
-        if not ok:
-            continue
-        solid[s] = True
-        v0 = srt[s, 0]
-        far = 0.0
-        for p in range(k1):
-            dd = 0.0
-            for c in range(k):
-                r = t[srt[s, p], c] - t[v0, c] - x[s, c]
-                dd += r * r
-            far = max(far, dd)
-        ell[s] = np.sqrt(far)
-    return srt, x, ell, solid
+        solid[s] = _power_vertex(t, w, srt[s], flat_tol, x[s])
+    return srt, x, solid
 
 
 @njit(cache=True, nogil=True)
@@ -555,6 +608,12 @@ def _power_vertex(t, w, v, flat_tol, x):
     x[1] = (b0 * c01 + b1 * (e00 * e22 - e02 * e20) + b2 * (e02 * e10 - e00 * e12)) / det
     x[2] = (b0 * c02 + b1 * (e01 * e20 - e00 * e21) + b2 * (e00 * e11 - e01 * e10)) / det
     return True
+
+
+@njit(cache=True, nogil=True)
+def _power_vertices(t, w, simp, x):
+    for s in range(simp.shape[0]):
+        _power_vertex(t, w, simp[s], 0.0, x[s])
 
 
 @njit(cache=True, nogil=True)
@@ -675,8 +734,18 @@ class _Build:
         gspacing = float(np.prod(np.maximum(gext, 1e-300)) / n) ** (1.0 / k)
         vol = np.prod(ext, axis=1)
         spacing = np.where(vol > 0, (vol / np.maximum(sizes, 1)) ** (1.0 / k), gspacing)
+        spacing = np.maximum(spacing, 1e-3 * gspacing)
+        # the anchor: power vertices lie within about half the local gradient of w from the
+        # Voronoi vertices; far from their simplices (transport weights), centroids own them
+        if opt.anchor == "auto":
+            offset = 0.5 * np.linalg.norm(_tile_gradients(t, w, til.start), axis=1)
+            self.by_centroid = bool(np.mean(offset > 0.25 * spacing) > 0.01)
+        else:
+            self.by_centroid = opt.anchor == "centroid"
+        self.anchor = "centroid" if self.by_centroid else "power vertex"
+        reach = REACH_SPACINGS[self.anchor][2 if k == 2 else 3] if opt.reach is None else opt.reach
         # the reach decides ownership, so it never changes; the halo starts just beyond it
-        self.reach = opt.reach * np.maximum(spacing, 1e-3 * gspacing)
+        self.reach = reach * spacing
         self.margin = 1.05 * self.reach
         self.results = [None] * til.count
         self.band = None
@@ -704,30 +773,36 @@ class _Build:
     def job(self, spec):
         i, idx, n_own = spec
         til = self.tiling
-        if i < 0:
+        if i < 0:  # the band (-1) or a repair (-2 - j): all solid simplices, selected by the caller
             lo, hi, reach = np.full(self.k, -np.inf), np.full(self.k, np.inf), np.inf
         else:
             lo, hi, reach = til.lo[i], til.hi[i], float(self.reach[i])
         return _TileJob(i, idx, n_own, np.ascontiguousarray(self.t[idx]), np.ascontiguousarray(self.z[idx]),
-                        np.ascontiguousarray(self.w[idx]), lo, hi, reach)
+                        np.ascontiguousarray(self.w[idx]), lo, hi, reach, self.by_centroid)
+
+    def power_vertices(self, simp):
+        """(s, k): the power vertices of the simplices minus their first vertex (zeros when
+        they are flat, or when the anchor is the centroid, which does not need them)."""
+        x = np.zeros((simp.shape[0], self.k))
+        if not self.by_centroid:
+            _power_vertices(self.t, self.w, simp, x)
+        return x
 
     # -- the band
     def band_simplices(self, res, exhaustive):
-        """The band's simplices beyond the reach of the tile of their power vertex with no
-        target inside their orthosphere (``exhaustive``: searched in every tile it can reach;
+        """The band's simplices beyond the reach of the tile of their anchor with no target
+        inside their orthosphere (``exhaustive``: searched in every tile it can reach;
         else in the tiles of its vertices and power vertex, which hold the targets that
         reject the band hull's simplices across the inside of the band: the verification
         catches any other)."""
         simp, x = res.simp, res.x
         if simp.shape[0] == 0:
             return simp
-        g0 = simp[:, 0]
-        c = self.t[g0] + x
-        home = self.tiling.locate(c)
-        d = self.t[simp] - c[:, None, :]
-        ell = np.sqrt(np.einsum("sij,sij->si", d, d).max(axis=1))
-        far = ell > self.reach[home]
-        simp, x, c, home = simp[far], x[far], c[far], home[far]
+        anchor, spread = _anchors(self.t, simp, x, self.by_centroid)
+        home = self.tiling.locate(anchor)
+        far = spread > self.reach[home]
+        simp, x, home = simp[far], x[far], home[far]
+        c = self.t[simp[:, 0]] + x
         return simp[self.empty_orthospheres(simp, x, c, home, exhaustive)]
 
     @property
@@ -795,6 +870,109 @@ class _Build:
         return ok
 
 
+class _Repairs:
+    """Repair boxes: axis-aligned, disjoint, each with a halo.  A simplex whose anchor lies in a
+    repair box is owned by the box's hull (not by its k-d tile), which sees every target within
+    the box's halo: verification failures (a tile that missed a target just beyond its halo)
+    are repaired by one small hull instead of rebuilding tiles.  A box hit again merges with
+    the new one and doubles its halo."""
+
+    def __init__(self, build):
+        self.build = build
+        self.lo = np.zeros((0, build.k))
+        self.hi = np.zeros((0, build.k))
+        self.margin = np.zeros(0)
+        self.simplices = []
+        self._stale = []
+
+    def add(self, lo, hi):
+        """Boxes around the boxes ``lo, hi (m, k)`` (of failed simplices or targets), grown by
+        the reach of their tiles, with a halo of three reaches."""
+        b = self.build
+        r = b.reach[b.tiling.locate(0.5 * (lo + hi))]
+        for blo, bhi, rr in zip(lo - r[:, None], hi + r[:, None], r):
+            blo, bhi, m = blo.copy(), bhi.copy(), 3.0 * rr
+            while True:
+                hit = np.flatnonzero(np.all((self.lo <= bhi) & (self.hi >= blo), axis=1))
+                if hit.size == 0:
+                    break
+                blo = np.minimum(blo, self.lo[hit].min(axis=0))
+                bhi = np.maximum(bhi, self.hi[hit].max(axis=0))
+                # a box of an earlier round hit again: its halo was too small
+                again = np.array([not self._stale[j] for j in hit])
+                m = max(m, float(self.margin[hit].max()), 2.0 * float(self.margin[hit][again].max(initial=0.0)))
+                keep = np.ones(self.lo.shape[0], dtype=bool)
+                keep[hit] = False
+                self.lo, self.hi, self.margin = self.lo[keep], self.hi[keep], self.margin[keep]
+                self.simplices = [s for s, kk in zip(self.simplices, keep) if kk]
+                self._stale = [s for s, kk in zip(self._stale, keep) if kk]
+            self.lo = np.vstack([self.lo, blo])
+            self.hi = np.vstack([self.hi, bhi])
+            self.margin = np.append(self.margin, m)
+            self.simplices.append(None)
+            self._stale.append(True)
+
+    def run(self, runner):
+        """Hull the new boxes; None, or why not."""
+        todo = [j for j, st in enumerate(self._stale) if st]
+        if not todo:
+            return None
+        b = self.build
+        til = b.tiling
+        jobs = []
+        for j in todo:
+            elo, ehi = self.lo[j] - self.margin[j], self.hi[j] + self.margin[j]
+            near = np.flatnonzero(np.all(til.plo <= ehi, axis=1) & np.all(til.phi >= elo, axis=1))
+            idx = _gather_box(b.t, til.start, near, elo, ehi)
+            if idx.size > max(b.n // 2, 20 * b.opt.tile_points):  # (as costly as one global hull)
+                return f"repairs need {idx.size} targets in one hull"
+            if idx.size <= b.k + 1:  # (an empty box: nothing to own)
+                self.simplices[j] = np.zeros((0, b.k + 1), dtype=np.int64)
+                self._stale[j] = False
+                continue
+            jobs.append((-2 - j, idx, 0))
+        todo = [j for j in todo if self._stale[j]]
+        b.rebuilt += len(jobs)
+        for j, res in zip(todo, runner.run(jobs, b.job)):
+            if res.error is not None:
+                return f"qhull failed on a repair: {res.error}"
+            b.hulled += res.points
+            simp = res.simp
+            anchor, spread = _anchors(b.t, simp, res.x, b.by_centroid)
+            mine = np.all((self.lo[j] <= anchor) & (anchor < self.hi[j]), axis=1)
+            mine &= spread <= b.reach[til.locate(anchor)]
+            self.simplices[j] = simp[mine]
+            self._stale[j] = False
+        return None
+
+    def targets(self):
+        """The targets of the hulls not yet built (each box with its halo)."""
+        b = self.build
+        til = b.tiling
+        out = [np.zeros(0, dtype=np.int64)]
+        for j, st in enumerate(self._stale):
+            if st:
+                elo, ehi = self.lo[j] - self.margin[j], self.hi[j] + self.margin[j]
+                near = np.flatnonzero(np.all(til.plo <= ehi, axis=1) & np.all(til.phi >= elo, axis=1))
+                out.append(_gather_box(b.t, til.start, near, elo, ehi))
+        return np.unique(np.concatenate(out))
+
+    def without(self, i, simp):
+        """The simplices ``simp`` of tile ``i`` whose anchor is in no repair box."""
+        til = self.build.tiling
+        if self.lo.shape[0] == 0 or simp.shape[0] == 0:
+            return simp
+        near = np.flatnonzero(np.all((self.lo <= til.hi[i]) & (self.hi >= til.lo[i]), axis=1))
+        if near.size == 0:
+            return simp
+        b = self.build
+        anchor = _anchors(b.t, simp, b.power_vertices(simp), b.by_centroid)[0]
+        inside = np.zeros(simp.shape[0], dtype=bool)
+        for j in near:
+            inside |= np.all((self.lo[j] <= anchor) & (anchor < self.hi[j]), axis=1)
+        return simp[~inside]
+
+
 def _excess_rows(t, w, v0, q, x):
     """:func:`_excess` for arrays of simplices (first vertices ``v0``, power vertices
     ``t[v0] + x``) and targets ``q``."""
@@ -859,10 +1037,12 @@ def tiled_lower_hull(t, z, options=None):
     T = til.count
     band_pts = np.zeros(0, dtype=np.int64)
     band_simp = np.zeros((0, k + 1), dtype=np.int64)
+    failures = []
 
     def report(rounds, fallback=None):
         rep = TileReport(T, rounds, build.rebuilt, build.hulled, int(band_pts.size), int(band_simp.shape[0]),
-                         fallback, time.perf_counter() - t0, tuple(clock.seconds.items()))
+                         fallback, time.perf_counter() - t0, tuple(clock.seconds.items()),
+                         getattr(build, "anchor", None), tuple(failures))
         if fallback is not None:
             log.info("tiled hull of %d targets falls back to one global hull: %s", n, fallback)
         return rep
@@ -870,36 +1050,39 @@ def tiled_lower_hull(t, z, options=None):
     if T < 2:
         return None, None, report(0, "a single tile")
     runner = _runner(opt)
-    todo = np.arange(T)
-    kept = [None] * T  # the simplices each tile keeps (views into the last stitched array)
-    redo_band = False  # certify the band's simplices exhaustively (after a failure there)
+    with clock("tiles"):
+        kept = [None] * T  # the simplices each tile keeps
+        for res in runner.run(np.arange(T), build.prepare):
+            if res.error is not None:
+                return None, None, report(1, f"qhull failed on tile {res.tile}: {res.error}")
+            kept[res.tile] = res.simp
+            build.results[res.tile] = replace(res, simp=None)
+            build.hulled += res.points
+    band_pts = np.unique(np.concatenate([r.band for r in build.results]))
+    hull_pts = np.unique(np.concatenate([r.hull_pts for r in build.results]))
+    repairs = _Repairs(build)
+    redo_band = False  # the band has new targets
+    exhaustive = False  # certify the band's simplices in every tile they reach (after a failure)
     for rnd in range(1, opt.max_rounds + 1):
-        if rnd > 1:
-            build.rebuilt += len(todo)
-        with clock("tiles"):
-            for res in runner.run(todo, build.prepare):
-                if res.error is not None:
-                    return None, None, report(rnd, f"qhull failed on tile {res.tile}: {res.error}")
-                kept[res.tile] = res.simp
-                build.results[res.tile] = replace(res, simp=None)
-                build.hulled += res.points
         with clock("band"):
-            new_band = np.unique(np.concatenate([r.band for r in build.results]))
-            if rnd == 1 or redo_band or not np.array_equal(new_band, band_pts):
-                band_pts = new_band
+            if rnd == 1 or redo_band:
                 band_simp = np.zeros((0, k + 1), dtype=np.int64)
                 if band_pts.size > k + 1:
                     res = _run_tile(build.job((-1, band_pts, 0)))
                     if res.error is not None:
                         return None, None, report(rnd, f"qhull failed on the band: {res.error}")
-                    band_simp = build.band_simplices(res, exhaustive=redo_band)
+                    build.hulled += res.points
+                    band_simp = build.band_simplices(res, exhaustive)
+        with clock("repair"):
+            err = repairs.run(runner)
+            if err is not None:
+                return None, None, report(rnd, err)
         with clock("verify"):
-            sizes = np.array([p.shape[0] for p in kept] + [band_simp.shape[0]])
+            parts = [repairs.without(i, kept[i]) for i in range(T)] + repairs.simplices + [band_simp]
+            sizes = np.array([p.shape[0] for p in parts])
             offsets = np.concatenate([[0], np.cumsum(sizes)])
-            simp = np.concatenate(kept + [band_simp])
-            kept = [simp[offsets[i]:offsets[i + 1]] for i in range(T)]
-            tile_of = np.repeat(np.r_[np.arange(T), -1], sizes)
-            hull_pts = np.unique(np.concatenate([r.hull_pts for r in build.results]))
+            simp = np.concatenate(parts)
+            del parts
             # where the walks to the targets that are no vertex start: a simplex of their tile
             starts = np.where(sizes[:T] > 0, offsets[:T], 0)
             verdict = _verify(build, simp, hull_pts, starts)
@@ -909,21 +1092,26 @@ def tiled_lower_hull(t, z, options=None):
             top = np.column_stack([perm[verdict.boundary], np.full(verdict.boundary.shape[0], n, dtype=np.int64)])
             simp = perm[simp]
             return simp, top, report(rnd)
+        failures.append(verdict.reason)
         if sum(r.flat for r in build.results) and verdict.reason:
             # flat lower facets: qhull split non-simplicial facets of degenerate input, which
             # larger halos do not change
             return None, None, report(rnd, f"{verdict.reason}; the input is degenerate (flat simplices)")
         if verdict.bad_rows is None or rnd == opt.max_rounds:
             return None, None, report(rnd, verdict.reason + (f" after {rnd} rounds" if rnd > 1 else ""))
-        # grow the halos of the tiles around the failures: the tiles that kept the simplices
-        # there and the tiles of their vertices (and of the targets that should be visible)
-        near = np.union1d(tile_of[verdict.bad_rows], til.owner[simp[verdict.bad_rows].ravel()])
-        redo_band = bool(np.any(tile_of[verdict.bad_rows] < 0))
+        # repair boxes around the failures (the simplices there and the targets that should be
+        # visible); the band is certified exhaustively when its simplices failed
+        bad = simp[verdict.bad_rows]
+        lo, hi = build.t[bad].min(axis=1), build.t[bad].max(axis=1)
         if verdict.bad_points is not None:
-            near = np.union1d(near, til.owner[verdict.bad_points])
-        near = near[near >= 0]
-        build.margin[near] *= 2.0
-        todo = near
+            lo = np.vstack([lo, build.t[verdict.bad_points]])
+            hi = np.vstack([hi, build.t[verdict.bad_points]])
+        repairs.add(lo, hi)
+        # the targets of the new repair hulls join the band: a simplex there beyond the reach
+        # (which no repair keeps) may have been hidden by the simplices that failed
+        band_pts = np.union1d(band_pts, repairs.targets())
+        redo_band = True
+        exhaustive = bool(np.any(verdict.bad_rows >= offsets[-2]))
     return None, None, report(opt.max_rounds, "unreachable")  # pragma: no cover
 
 
@@ -935,6 +1123,7 @@ class _Verdict:
     bad_rows: np.ndarray = None
     bad_points: np.ndarray = None
     boundary: np.ndarray = None
+    holes: bool = False
 
 
 def _verify(build, simp, hull_pts, starts):
@@ -947,12 +1136,16 @@ def _verify(build, simp, hull_pts, starts):
         return _Verdict(False, "no simplices")
     ptr, lst = _incidence(simp, n)
     status, vol = _ridge_status(simp, t, w, ptr, lst, build.opt.workers)
+    # every failure is reported at once, so that one round repairs them all
+    reasons = []
     bad = np.flatnonzero(np.any(status >= _RIDGE_BAD, axis=1))
     if bad.size:
         nreg = int(np.sum(status == _RIDGE_IRREGULAR))
-        what = (f"{nreg} ridges are not locally regular" if nreg else
-                "simplices overlap or share a ridge with more than one other")
-        return _Verdict(False, f"{what} ({bad.size} simplices)", bad)
+        nbad = int(np.sum(status == _RIDGE_BAD))
+        if nreg:
+            reasons.append(f"{nreg} ridges are not locally regular")
+        if nbad:
+            reasons.append(f"{nbad} ridges are held by more than two simplices or on one side")
     bs, bj = np.nonzero(status == _RIDGE_BOUNDARY)
     keep = np.ones((bs.size, k + 1), dtype=bool)
     keep[np.arange(bs.size), bj] = False
@@ -965,7 +1158,9 @@ def _verify(build, simp, hull_pts, starts):
     hv = t[hull_pts[hull.vertices]]
     off = _off_hull(t, ridge, opposite, hv, build.scale)
     if off.size:
-        return _Verdict(False, f"{off.size} boundary ridges are not on the boundary of conv(t)", bs[off])
+        reasons.append(f"{off.size} boundary ridges are not on the boundary of conv(t)")
+    if reasons:
+        return _Verdict(False, "; ".join(reasons), np.union1d(bad, bs[off]), holes=bool(off.size))
     if not abs(vol - hull.volume) <= 1e-6 * hull.volume:
         return _Verdict(False, f"the simplices cover {vol / hull.volume:.6g} times the volume of conv(t)")
     # the targets that are no vertex: above the lifted surface?
@@ -979,7 +1174,7 @@ def _verify(build, simp, hull_pts, starts):
             lost = int(np.sum(state == _LOST))
             rows = where[below & (where >= 0)]
             return _Verdict(False, f"{int(below.sum())} targets that are no vertex are not above the lifted surface"
-                            + (f" ({lost} not located)" if lost else ""), rows, hidden[below])
+                            + (f" ({lost} not located)" if lost else ""), rows, hidden[below], holes=True)
     return _Verdict(True, boundary=np.ascontiguousarray(ridge, dtype=np.int64))
 
 
@@ -1162,7 +1357,8 @@ def _ridge_kernel(simp, t, w, ptr, lst, tie_tol, r0, r1, status):
 
 @njit(cache=True, nogil=True)
 def _locate_hidden(simp, t, w, ptr, lst, pts, start, flat_tol, tie_tol, max_steps):
-    """Walk from simplex ``start[i]`` to the simplex holding target ``pts[i]`` (crossing a
+    """Walk from a simplex of the vertex nearest to target ``pts[i]`` in memory order (else
+    ``start[i]``) to the simplex holding the target (crossing a
     ridge whose hyperplane separates them, the first from a rotating offset so that
     degenerate walks do not cycle) and test that the target is above its lifted plane.  A
     target within ``flat_tol`` (relative) of a ridge's hyperplane is not beyond it: targets on
@@ -1175,9 +1371,18 @@ def _locate_hidden(simp, t, w, ptr, lst, pts, start, flat_tol, tie_tol, max_step
     where = np.full(m, -1, dtype=np.int64)
     state = np.full(m, _LOST, dtype=np.uint8)
     x = np.zeros(k)
+    n = ptr.size - 1
     for i in range(m):
         p = pts[i]
         s = start[i]
+        # start next to the nearest vertex in memory order (tile and Z-order: nearby in space)
+        for dd in range(1, n):
+            if p - dd >= 0 and ptr[p - dd + 1] > ptr[p - dd]:
+                s = lst[ptr[p - dd]]
+                break
+            if p + dd < n and ptr[p + dd + 1] > ptr[p + dd]:
+                s = lst[ptr[p + dd]]
+                break
         for step in range(max_steps):
             moved = False
             for jj in range(k1):
