@@ -9,7 +9,8 @@ For each case, n uniform random targets in the unit box with Voronoi weights
   verified to be the global lower hull),
 
 and also the whole ``RegularTriangulation`` each way (``lifting._regular_triangulation`` with
-``tiles=False`` and with the default size switch: hidden targets and the CSR adjacency on top).
+``tiles=False`` and with the default size switch -- which tiles 2D from 1e5 targets and 3D
+only on a dask client -- hidden targets and the CSR adjacency on top).
 Each measurement runs in a fresh process (``resource.getrusage`` gives its peak resident
 memory), one at a time.  Printed: wall and CPU seconds, peak memory, ratios baseline / tiled
 (wall time is what a user waits for; CPU time is the steadier measure on a shared machine:
@@ -108,7 +109,7 @@ def main():
                 extra = (f"  [{t['tiles']} tiles, {t['rounds']} round(s), halo {t['hulled'] / n - 1:+.0%}, band "
                          f"{t['band']} pts, fallback: {t['fallback']}; s: {phases}]")
             if t.get("tiled_by_default") is False:
-                extra = "  [below TILE_MIN_POINTS: one global hull either way]"
+                extra = "  [not tiled by default (TILE_MIN_POINTS): one global hull either way]"
             same = "" if b["simplices"] == t["simplices"] else f"  SIMPLEX COUNTS DIFFER {b['simplices']} vs {t['simplices']}"
             print(f"{d}D n={n:>9,d} {base_kind:>10s}: {b['wall']:8.2f} s wall {b['cpu']:8.2f} s cpu "
                   f"{b['peak_mb']:8.0f} MB | {tiled_kind:>9s}: {t['wall']:8.2f} s wall {t['cpu']:8.2f} s cpu "

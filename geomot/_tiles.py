@@ -81,9 +81,12 @@ log = logging.getLogger(__name__)
 #: targets per tile (qhull's time per point grows with the hull's size, the halo's share
 #: shrinks with it; measured with benchmarks/bench_tiles.py)
 TILE_POINTS = {2: 8_000, 3: 50_000}
-#: below this many targets one global hull is built (measured on 2 cores: 2D break-even near
-#: 5e4, 1.4-1.8 times faster at 1e5; 3D on a par at 1e6, with half the memory)
-TILE_MIN_POINTS = {2: 100_000, 3: 500_000}
+#: below this many targets one global hull is built; None: tiles only with a dask client.
+#: Measured on this 2-core machine (benchmarks/bench_tiles.py, CPU shared with other jobs):
+#: 2D break-even near 5e4, 1.2-1.3 times faster at 1e5, 1.9 at 1e6, 2.4 at 1e7 with a third of
+#: the memory; 3D tiles need halos of +20-30% of the targets, which cost more than qhull's
+#: gain per point: 1.35 times the CPU time of one hull at 1e6 (half the memory)
+TILE_MIN_POINTS = {2: 100_000, 3: None}
 #: the reach of a tile, in its mean target spacings, for each anchor (the point whose tile
 #: owns a simplex): simplices with a vertex farther from their anchor belong to the band.
 #: Measured on uniform targets, of the simplices farther than 6 spacings from the hull's
@@ -103,7 +106,7 @@ class TileOptions:
 
     ``tile_points``: targets per tile (default :data:`TILE_POINTS`); ``min_points``: fewer
     targets than this build one global hull (default :data:`TILE_MIN_POINTS`; 0 tiles any
-    size); ``anchor``: the point whose tile owns a simplex, ``"power vertex"``, ``"centroid"``
+    size; None tiles only with a ``client``); ``anchor``: the point whose tile owns a simplex, ``"power vertex"``, ``"centroid"``
     or ``"auto"`` (the power vertex when the weights are close to Voronoi's, so that power
     vertices lie near their simplices; module notes); ``reach``: the tiles' reach in mean
     spacings (default :data:`REACH_SPACINGS`); ``max_rounds``: rounds of halo growth; ``workers``: threads (default: the CPU count);
@@ -134,17 +137,22 @@ class TileOptions:
         reach = self.reach
         if reach is None and self.anchor != "auto":
             reach = REACH_SPACINGS[self.anchor][kk]
+        min_points = TILE_MIN_POINTS[kk] if self.min_points is None else int(self.min_points)
         return TileOptions(
-            TILE_POINTS[kk] if self.tile_points is None else int(self.tile_points),
-            TILE_MIN_POINTS[kk] if self.min_points is None else int(self.min_points),
+            TILE_POINTS[kk] if self.tile_points is None else int(self.tile_points), min_points,
             self.anchor, None if reach is None else float(reach),
             int(self.max_rounds), (os.cpu_count() or 1) if self.workers is None else int(self.workers),
             self.client)
 
     def applies(self, n, k):
-        """Whether ``n`` targets of affine dimension ``k`` are tiled (2 or 3, two tiles or more)."""
+        """Whether ``n`` targets of affine dimension ``k`` are tiled (2 or 3, two tiles or more,
+        at least ``min_points``; a minimum of None tiles only on a dask client)."""
+        if k not in (2, 3):
+            return False
         opt = self.resolve(k)
-        return k in (2, 3) and n >= opt.min_points and n > opt.tile_points
+        if opt.min_points is None and opt.client is None:
+            return False
+        return n >= (opt.min_points or 0) and n > opt.tile_points
 
 
 @dataclass(frozen=True)

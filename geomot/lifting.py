@@ -10,9 +10,9 @@ weights :math:`h_i` is the projection of the lower convex hull of the lifted poi
 targets whose lifted point is not a vertex of that hull are *hidden* (their power cells are
 empty, :math:`\\langle x, y_i\\rangle + h_i` is nowhere the strict maximum).  The hull is
 one ``scipy.spatial.ConvexHull`` call (qhull): qhull is the source of the exact combinatorics.
-Above ``_tiles.TILE_MIN_POINTS`` targets it is one qhull call per spatial tile (in threads, or
-on a ``dask.distributed`` cluster), verified to be the same lower hull, else one global call
-(:mod:`geomot._tiles`).
+For many targets (``_tiles.TILE_MIN_POINTS``: 2D above 1e5; 3D on a ``dask.distributed``
+cluster) it is one qhull call per spatial tile, in threads or on the cluster, verified to be
+the same lower hull, else one global call (:mod:`geomot._tiles`).
 
 Affine frame and its rank rule
 ------------------------------
@@ -415,8 +415,9 @@ def regular_triangulation(y, h, *, client=None):
     h : (n,) array_like of float
         Dual weights; the lifted points are :math:`(y_i, -2 h_i)`.
     client : dask.distributed.Client, optional
-        Builds the tile hulls of many targets (above ``geomot._tiles.TILE_MIN_POINTS``) on the
-        cluster instead of local threads; the result is the same.
+        Builds the tile hulls of many targets on the cluster instead of local threads (2D above
+        ``geomot._tiles.TILE_MIN_POINTS``; 3D from two tiles' worth, which are not tiled
+        without a client); the result is the same.
 
     Returns
     -------

@@ -343,6 +343,8 @@ def test_options_and_size_switch():
     assert not opt.applies(10_000, 2)  # small: one global hull
     assert opt.applies(10 * _tiles.TILE_MIN_POINTS[2], 2)
     assert not TileOptions(min_points=0).applies(10**6, 1)  # collinear targets: the chain
+    assert not opt.applies(10**7, 3)  # 3D: only with a client (tiles cost more CPU than one hull)
+    assert TileOptions(client=object()).applies(10**6, 3)
     assert TileOptions(min_points=0, tile_points=50).applies(51, 3)
     assert not TileOptions(min_points=0, tile_points=50).applies(50, 3)
     # below the threshold the dispatch builds one hull (no tiles, same object fields)
