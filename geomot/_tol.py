@@ -40,6 +40,10 @@ class Tolerances:
     #: geomot accepts: beyond it world heights, values and volumes leave float64
     #: (:class:`geomot.frame.Frame`; a scale, not a relative tolerance)
     score_range: float = 1e250
+    #: relative power excess (of the squared distances it is made of) below which a point ties
+    #: with the orthosphere of a simplex (:mod:`geomot._tiles`): far above qhull's roundoff, so
+    #: that every tile sees the same ties
+    tie: float = 1e-9
 
 
 tol = Tolerances()

@@ -10,6 +10,9 @@ weights :math:`h_i` is the projection of the lower convex hull of the lifted poi
 targets whose lifted point is not a vertex of that hull are *hidden* (their power cells are
 empty, :math:`\\langle x, y_i\\rangle + h_i` is nowhere the strict maximum).  The hull is
 one ``scipy.spatial.ConvexHull`` call (qhull): qhull is the source of the exact combinatorics.
+For many targets (``_tiles.TILE_MIN_POINTS``: 2D above 1e5; 3D on a ``dask.distributed``
+cluster) it is one qhull call per spatial tile, in threads or on the cluster, verified to be
+the same lower hull, else one global call (:mod:`geomot._tiles`).
 
 Affine frame and its rank rule
 ------------------------------
@@ -70,6 +73,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial import ConvexHull, QhullError
 
+from . import _tiles
 from ._tol import scale_of, tol
 from ._validate import as_points, as_vector, readonly
 
@@ -400,8 +404,9 @@ def _cell_boxes(simp, top_simp, y, wphi, margin):
     return lo, hi
 
 
-def regular_triangulation(y, h):
-    """Regular triangulation of the targets ``y`` with the dual weights ``h`` (one hull call).
+def regular_triangulation(y, h, *, client=None):
+    """Regular triangulation of the targets ``y`` with the dual weights ``h`` (one hull call,
+    or one per spatial tile for many targets: :mod:`geomot._tiles`).
 
     Parameters
     ----------
@@ -409,6 +414,10 @@ def regular_triangulation(y, h):
         Distinct targets.
     h : (n,) array_like of float
         Dual weights; the lifted points are :math:`(y_i, -2 h_i)`.
+    client : dask.distributed.Client, optional
+        Builds the tile hulls of many targets on the cluster instead of local threads (2D above
+        ``geomot._tiles.TILE_MIN_POINTS``; 3D from two tiles' worth, which are not tiled
+        without a client); the result is the same.
 
     Returns
     -------
@@ -436,10 +445,14 @@ def regular_triangulation(y, h):
     """
     y = as_points(y, "y")
     h = as_vector(h, "h", n=y.shape[0])
-    return _regular_triangulation(y, h)
+    if client is not None:
+        _tiles._require_distributed(client)
+    return _regular_triangulation(y, h, None if client is None else _tiles.TileOptions(client=client))
 
 
-def _regular_triangulation(y, h):
+def _regular_triangulation(y, h, tiles=None):
+    """``tiles``: a :class:`geomot._tiles.TileOptions` (None: the defaults, which tile many
+    targets; False: one global hull whatever the size)."""
     n, d = y.shape
     hidden = np.zeros(n, dtype=bool)
     frame, t = _affine_frame(y)
@@ -449,12 +462,7 @@ def _regular_triangulation(y, h):
         hidden[int(np.argmax(h))] = False
         return RegularTriangulation(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
                                     hidden, 0, None, None, frame)
-    z = -2.0 * (h - h.mean())
-    # the lower hull is unchanged by adding an affine function of t to z: remove the
-    # least-squares affine part so that qhull sees a well-scaled, untilted point cloud
-    A = np.column_stack([t, np.ones(n)])
-    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
-    z = z - A @ coef
+    z = _lifted_heights(t, h)
     if k == 1:
         verts = _lower_hull_1d(t[:, 0], z)
         hidden[:] = True
@@ -462,7 +470,13 @@ def _regular_triangulation(y, h):
         simp = np.ascontiguousarray(np.column_stack([verts[:-1], verts[1:]]), dtype=np.int64)
         indptr, indices = _simplex_adjacency(simp, n)
         return RegularTriangulation(indptr, indices, hidden, 1, simp, None, frame)
-    simp, top_simp = _lower_hull(t, z)
+    simp = None
+    opt = _tiles.TileOptions() if tiles is None else tiles
+    if opt is not False and opt.applies(n, k):
+        # one hull per spatial tile, verified to be the global lower hull (else None: one hull)
+        simp, top_simp, _ = _tiles.tiled_lower_hull(t, z, opt)
+    if simp is None:
+        simp, top_simp = _lower_hull(t, z)
     # a target is a vertex of the lower hull iff it is a vertex of a lower simplex of positive
     # volume: qhull's flat split of a merged facet only repeats vertices of its solid parts,
     # and a vertical facet (targets on a face of conv(y) lifted above the lower chain of that
@@ -470,6 +484,16 @@ def _regular_triangulation(y, h):
     hidden = ~_solid_vertices(t, simp, n)
     indptr, indices = _simplex_adjacency(simp, n)
     return RegularTriangulation(indptr, indices, hidden, k, simp, top_simp if k == d else None, frame)
+
+
+def _lifted_heights(t, h):
+    """(n,): the heights :math:`-2 h` of the lifted targets ``t (n, k)`` (frame coordinates),
+    centred and without their least-squares affine part: the lower hull is unchanged by adding
+    an affine function of t, and qhull sees a well-scaled, untilted point cloud."""
+    z = -2.0 * (h - h.mean())
+    A = np.column_stack([t, np.ones(t.shape[0])])
+    coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+    return z - A @ coef
 
 
 def _hull_halfspaces(p, simp):
