@@ -25,6 +25,8 @@ _EXPORTS = {
     "singular_set": "singular",
     "SingularSet": "singular",
     "PiecewiseLinearMap": "generate",
+    "segment_crossings": "crossings",
+    "SegmentCrossings": "crossings",
     "get_backend": "_backend",
     "BackendUnavailableError": "_backend",
     "FacetGeometry": "power",
