@@ -48,7 +48,7 @@ def assert_real_image(path, min_size=100):
 
 def test_registry_and_list():
     names = [name for name, _ in list_figures()]
-    assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse", "singular-appears"]
+    assert names == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig10", "mode-collapse", "singular-appears"]
     for spec in FIGURES.values():
         assert spec.description and callable(spec.make)
         assert spec.min_n <= spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
