@@ -1055,7 +1055,8 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None,
     given = {"smoothing": smoothing, "neighbors": neighbors, "hidden": hidden}
     for key, val in given.items():
         if val is not None and key not in fit.keywords:
-            raise ValueError(f"{key} applies to kind={fit.uses!r} only, not kind={kind!r}")
+            owner = next(k for k, f in _FITS.items() if key in f.keywords)
+            raise ValueError(f"{key} applies to kind={owner!r} only, not kind={kind!r}")
     exact = getattr(res, "method", "newton") != "montecarlo"
     if exact and kind != "mlp":
         for key, val in (("n_samples", n_samples), ("seed", seed)):
@@ -1080,7 +1081,6 @@ def _centroid_pairs(res, exact, n_samples, seed):
 
 class _RBFFit:
     keywords = ("smoothing", "neighbors")
-    uses = "rbf"
 
     @staticmethod
     def fit(res, exact, smoothing, neighbors, n_samples, seed, **_):
@@ -1101,7 +1101,6 @@ class _RBFFit:
 
 class _PolyFit:
     keywords = ()
-    uses = "poly"
 
     @staticmethod
     def fit(res, exact, degree, n_samples, seed, **_):
@@ -1130,7 +1129,6 @@ MLP_SAMPLES_RANGE = (5000, 20000)
 
 class _MLPFit:
     keywords = ("hidden",)
-    uses = "mlp"
 
     @staticmethod
     def fit(res, exact, hidden, n_samples, seed, **_):

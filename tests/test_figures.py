@@ -184,3 +184,15 @@ def test_every_figure_has_a_gallery_script_calling_its_recipe():
                             "dumbbell", "notched_disk", "bunny", "Point", "buffer"}
         assert not rebuilt, f"{users[0].name} rebuilds what the recipe does: {sorted(rebuilt)}"
     assert sorted(scripts.values()) == GALLERY  # and no gallery script without a registered figure
+
+
+@pytest.mark.parametrize("name, png", [("fig1", "fig1_digits_latent.png"), ("fig8", "fig8_generated_digits.png"),
+                                       ("fig10", "fig10_latent_interpolation.png")])
+def test_real_data_figures_quick(name, png, tmp_path):
+    spec = FIGURES[name]
+    result = spec.compute(quick=True, n=300)
+    paths = spec.render(result, tmp_path)
+    assert [p.name for p in paths] == [png]
+    assert_real_image(paths[0])
+    with pytest.raises(ValueError, match=f"n must be at least 300 for {name}"):
+        spec.compute(quick=True, n=299)
