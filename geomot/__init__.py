@@ -36,6 +36,8 @@ _EXPORTS = {
     "plot3d": None,
     "reproduce": None,
     "generate": None,
+    "latent": None,
+    "mixtures": None,
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -39,6 +39,16 @@ class SegmentCrossings:
         empty target space, see :func:`geomot.singular_set` and its ``support=`` criterion).
     points : (k, d) float64
         The crossing points ``a + t (b - a)``.
+
+    Example
+    -------
+    >>> import numpy as np, geomot
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.vstack([rng.uniform(0, 0.3, (30, 2)), rng.uniform(0.7, 1.0, (30, 2))])   # two squares
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [1, 1]), y)
+    >>> c = geomot.segment_crossings(res, [0.05, 0.05], [0.95, 0.95])
+    >>> c.cells.shape == (len(c) + 1,), int(c.singular.sum()), bool(c.jumps[c.singular][0] > 0.4)
+    (True, 1, True)
     """
 
     a: np.ndarray
