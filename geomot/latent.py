@@ -70,6 +70,12 @@ class Digits:
     labels : (N,) int64
         The digit of each image, in ``range(n_classes)``.
     n_classes : int
+
+    Example
+    -------
+    >>> d = load_digits(100)
+    >>> len(d), d.image_shape, d.images[0].reshape(d.image_shape).shape
+    (100, (8, 8), (8, 8))
     """
 
     images: np.ndarray
@@ -308,6 +314,15 @@ class LatentDigits:
     off_radius : float
         The 99th percentile of the codes' nearest-neighbour distances: a code farther than
         this from every data code is *off the data manifold* (:meth:`off_manifold`).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+    >>> lat.decode(lat.codes[:3]).shape, bool((lat.classify(lat.digits.images) == lat.labels).mean() > 0.95)
+    ((3, 64), True)
+    >>> lat.off_manifold(np.array([[5.0, 5.0]])).tolist()
+    [True]
     """
 
     digits: Digits
@@ -436,6 +451,14 @@ class Separation:
     threshold : float
         The criterion's threshold.
     dim : int
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> codes = np.r_[np.random.default_rng(0).random((40, 2)), 5 + np.random.default_rng(1).random((40, 2))]
+    >>> s = separation(codes, np.repeat([0, 1], 40), n_pairs=100)
+    >>> s.cross_singular, s.dim
+    (1.0, 2)
     """
 
     knn_purity: float
