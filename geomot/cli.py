@@ -382,7 +382,7 @@ def main(argv=None):
     Example
     -------
     >>> main(["reproduce", "--list"])                    # doctest: +ELLIPSIS
-    fig2 ...
+    fig1 ...
     0
     """
     parser = build_parser()

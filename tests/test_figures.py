@@ -125,8 +125,10 @@ GALLERY = sorted((Path(__file__).resolve().parents[1] / "gallery").glob("plot_*.
 
 def test_gallery_has_one_script_per_figure():
     names = {p.stem for p in GALLERY}
-    assert names == {"plot_fig2_potential", "plot_fig3_two_half_disks", "plot_fig4_dumbbell",
-                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_mode_collapse", "plot_singular_appears"}
+    assert names == {"plot_fig1_digits_latent", "plot_fig2_potential", "plot_fig3_two_half_disks",
+                     "plot_fig4_dumbbell",
+                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_fig8_generated_digits",
+                     "plot_fig10_latent_interpolation", "plot_mode_collapse", "plot_singular_appears"}
     for p in GALLERY:
         text = p.read_text(encoding="utf-8")
         assert text.startswith('"""') and "# %%" in text and "assert" in text, p.name
