@@ -129,3 +129,13 @@ def test_mixture_metrics_known_answers():
         mixtures.mode_metrics(np.zeros((3, 2)), "ring")
     with pytest.raises(ValueError, match="points"):
         mixtures.mode_metrics(np.zeros((3, 3)), ring)
+
+
+def test_cli_skips_a_real_data_figure_without_sklearn(monkeypatch, tmp_path, capsys):
+    from geomot.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    assert main(["reproduce", "fig1", "--quick", "--out", str(tmp_path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "fig1 skipped" in err and "pip install geomot[ml]" in err
