@@ -84,6 +84,7 @@ class Digits:
 
     @property
     def image_shape(self):
+        """``(8, 8)``: the shape of one image (rows of :attr:`images` reshape to it)."""
         return IMAGE_SHAPE
 
     def __len__(self):
@@ -333,10 +334,12 @@ class LatentDigits:
 
     @property
     def dim(self):
+        """The latent dimension ``d``."""
         return int(self.codes.shape[1])
 
     @property
     def labels(self):
+        """(N,) int64: the digit of each code (``digits.labels``)."""
         return self.digits.labels
 
     @cached_property
@@ -356,34 +359,79 @@ class LatentDigits:
     def decode(self, codes):
         """(m, d) codes -> (m, 64) images in [0, 1]: the mean image of the ``DECODER_NEIGHBORS`` (8)
         nearest data codes (k-NN regression: instant to train, and a code between two clusters
-        decodes to a blend of both)."""
+        decodes to a blend of both).
+
+        Example
+        -------
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> img = lat.decode(lat.codes[:2])
+        >>> img.shape, bool(img.min() >= 0.0 and img.max() <= 1.0)
+        ((2, 64), True)
+        """
         codes = as_points(codes, "codes", dim=self.dim, dim_of="the latent space")
         with single_threaded():
             return np.clip(self._decoder.predict(codes), 0.0, 1.0)
 
     def classify(self, images):
-        """(m, 64) images -> (m,) digits, by a logistic regression trained on the real digits."""
+        """(m, 64) images -> (m,) digits, by a logistic regression trained on the real digits.
+
+        Example
+        -------
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> bool((lat.classify(lat.digits.images[:50]) == lat.labels[:50]).mean() > 0.9)
+        True
+        """
         images = as_points(images, "images", dim=IMAGE_SHAPE[0] * IMAGE_SHAPE[1], dim_of="an 8x8 image")
         with single_threaded():
             return self._classifier.predict(images).astype(np.int64)
 
     def class_probabilities(self, images):
-        """(m, n_classes) the classifier's probabilities."""
+        """(m, n_classes) the classifier's probabilities (rows sum to 1).
+
+        Example
+        -------
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> p = lat.class_probabilities(lat.digits.images[:3])
+        >>> p.shape, bool(abs(p.sum(axis=1) - 1).max() < 1e-9)
+        ((3, 10), True)
+        """
         images = as_points(images, "images", dim=IMAGE_SHAPE[0] * IMAGE_SHAPE[1], dim_of="an 8x8 image")
         with single_threaded():
             return self._classifier.predict_proba(images)
 
     def distance_to_data(self, codes):
-        """(m,) distance of each code to the nearest data code."""
+        """(m,) distance of each code to the nearest data code.
+
+        Example
+        -------
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> lat.distance_to_data(lat.codes[:2]).tolist()
+        [0.0, 0.0]
+        """
         codes = as_points(codes, "codes", dim=self.dim, dim_of="the latent space")
         return self._tree.query(codes, k=1)[0]
 
     def off_manifold(self, codes):
-        """(m,) bool: farther from every data code than :attr:`off_radius`."""
+        """(m,) bool: farther from every data code than :attr:`off_radius`.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> lat.off_manifold(np.vstack([lat.codes[:1], [[3.0, 3.0]]])).tolist()
+        [False, True]
+        """
         return self.distance_to_data(codes) > self.off_radius
 
     def nearest_label(self, codes):
-        """(m,) the class of the nearest data code (the cluster a code lies in)."""
+        """(m,) the class of the nearest data code (the cluster a code lies in).
+
+        Example
+        -------
+        >>> lat = encode_digits(load_digits(200), encoder="pca", dim=2)
+        >>> bool((lat.nearest_label(lat.codes) == lat.labels).all())
+        True
+        """
         codes = as_points(codes, "codes", dim=self.dim, dim_of="the latent space")
         return self.digits.labels[self._tree.query(codes, k=1)[1]]
 

@@ -55,15 +55,23 @@ class Mixture:
 
     @property
     def dim(self):
+        """The dimension ``d`` of the points."""
         return int(self.centers.shape[1])
 
     @property
     def n_modes(self):
+        """The number of modes ``K``."""
         return int(self.centers.shape[0])
 
     @property
     def radius(self):
-        """The high-quality radius: ``3 sigma`` in 2D, the same mass share in ``d`` dimensions."""
+        """The high-quality radius: ``3 sigma`` in 2D, the same mass share in ``d`` dimensions.
+
+        Example
+        -------
+        >>> round(ring().radius, 6), round(high_dim().radius / high_dim().sigma, 2)
+        (0.06, 5.63)
+        """
         from scipy.stats import chi2
 
         return float(self.sigma * np.sqrt(chi2.ppf(HIGH_QUALITY_MASS, self.dim)))
@@ -84,7 +92,13 @@ class Mixture:
                           for c, m in zip(self.centers, counts)])
 
     def labels(self, points):
-        """(N,) index of the nearest mode centre."""
+        """(N,) index of the nearest mode centre.
+
+        Example
+        -------
+        >>> ring().labels([[2.0, 0.1], [0.0, -1.9]]).tolist()
+        [0, 6]
+        """
         x = as_points(points, "points", dim=self.dim, min_rows=0)
         d2 = (x * x).sum(1)[:, None] - 2.0 * x @ self.centers.T + (self.centers ** 2).sum(1)[None]
         return np.argmin(d2, axis=1)

@@ -74,6 +74,7 @@ class Generated:
 
     @property
     def off_share(self):
+        """The share of the codes that are off the data manifold (mean of :attr:`off`)."""
         return float(self.off.mean())
 
 
