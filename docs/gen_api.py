@@ -46,10 +46,20 @@ SECTIONS = [
     ("Generation (AE-OT)", "geomot", ["PiecewiseLinearMap"],
      "Piecewise-linear extension of the discrete map that refuses to interpolate across the "
      "singular set."),
+    ("Crossings of the singular set", "geomot", ["segment_crossings", "SegmentCrossings"],
+     "Where a latent segment changes cells, exactly, in any dimension, and which changes are "
+     "singular (latent interpolation, figure 10)."),
     ("Mode-collapse baselines and measures", "geomot.generate",
      ["continuous_map", "ContinuousMap", "off_support_fraction", "mode_balance"],
      "A continuous generator fitted to the same data, and the two numbers that show mode "
      "collapse."),
+    ("Real data (`geomot.latent`)", "geomot.latent", None,
+     "scikit-learn's bundled digits (`pip install geomot[ml]`): encoders (t-SNE, PCA, an "
+     "autoencoder), a k-NN decoder, an independent classifier, the off-manifold test and the "
+     "separation measure."),
+    ("Mode-collapse benchmarks (`geomot.mixtures`)", "geomot.mixtures", None,
+     "The Gaussian mixtures of the GAN literature (ring of 8, grid of 25, 10 modes in 16D) and "
+     "their metrics (modes covered, high-quality share, KL of the mode histogram)."),
     ("Monte Carlo", "geomot.montecarlo", None,
      "The Monte-Carlo solver behind `solve_ot(..., method=\"montecarlo\")`, usable directly."),
     ("Backends", "geomot._backend", ["get_backend", "available_backends", "BackendUnavailableError",
@@ -72,7 +82,8 @@ SECTIONS = [
     ("Classroom explorer (`geomot.explore`)", "geomot.explore", None,
      "`geomot explore`: the matplotlib window with its controls, and its headless check."),
     ("Figure recipes", "geomot.reproduce.fig3", ["compute", "render", "make", "Fig3Result"],
-     "Every recipe (`geomot.reproduce.fig2` ... `fig6`, `mode_collapse`) has these steps; fig3's "
+     "Every recipe (`geomot.reproduce.fig1` ... `fig6`, `fig8`, `fig10`, `mode_collapse`) has these "
+     "steps; fig3's "
      "are shown here."),
 ]
 

@@ -25,6 +25,8 @@ _EXPORTS = {
     "singular_set": "singular",
     "SingularSet": "singular",
     "PiecewiseLinearMap": "generate",
+    "segment_crossings": "crossings",
+    "SegmentCrossings": "crossings",
     "get_backend": "_backend",
     "BackendUnavailableError": "_backend",
     "FacetGeometry": "power",
@@ -35,6 +37,8 @@ _EXPORTS = {
     "reproduce": None,
     "explore": None,
     "generate": None,
+    "latent": None,
+    "mixtures": None,
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

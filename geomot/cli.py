@@ -143,7 +143,7 @@ def _cmd_reproduce(args):
         try:
             paths = FIGURES[name].make(args.out, quick=args.quick, n=args.n, seed=args.seed,
                                        progress=args.progress, show=args.show, **extra)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ImportError) as exc:  # the bunny's file; an optional extra (geomot[ml])
             print(f"geomot: {name} skipped: {exc}", file=sys.stderr)
             failed.append(name)
             continue
@@ -382,7 +382,7 @@ def main(argv=None):
     Example
     -------
     >>> main(["reproduce", "--list"])                    # doctest: +ELLIPSIS
-    fig2 ...
+    fig1 ...
     0
     """
     parser = build_parser()

@@ -231,83 +231,28 @@ def _greedy_argmax(x, start, y, h, indptr, indices, max_steps):  # pragma: no co
     return out
 
 
-class PiecewiseLinearMap:
-    """Piecewise-linear extension of a semi-discrete optimal map (AE-OT generation).
+class _DelaunayConstruction:
+    """The exact 2D/3D construction: the Delaunay triangulation of the cell centroids (see
+    :class:`PiecewiseLinearMap`)."""
 
-    The centroids ``c_i`` of the non-empty power cells are triangulated (Delaunay, the dual of
-    the power diagram up to a few boundary edges); on each simplex ``conv(c_{i_0}, ..., c_{i_d})``
-    the map is the affine map onto ``conv(y_{i_0}, ..., y_{i_d})``:
+    name = "delaunay"
 
-    .. math::
+    @classmethod
+    def create(cls, res, avoid_singular, singular, n_samples, seed):
+        for key, val in (("n_samples", n_samples), ("seed", seed)):
+            if val is not None:
+                raise ValueError(f"{key} applies to construction='top-cells' only (the Delaunay "
+                                 f"construction uses the exact cells of res.diagram)")
+        return cls(res, avoid_singular, singular=singular)
 
-        g(x) = \\sum_{k=0}^{d} \\lambda_k(x)\\, y_{i_k}, \\qquad
-        x = \\sum_k \\lambda_k(x)\\, c_{i_k},\\ \\sum_k \\lambda_k = 1 .
+    @property
+    def acceptance(self):
+        """A guess of the accepted fraction of source samples (for :meth:`PiecewiseLinearMap.sample`)."""
+        return 1.0 - self._rejected.mean() if self._rejected.size else 1.0
 
-    With ``avoid_singular=True`` a simplex is *rejected* when one of its edges ``(i, j)`` is a
-    singular pair (:func:`geomot.singular_set`), or is not a pair of adjacent cells and is
-    singular by the same criterion (:meth:`geomot.SingularSet.classify`: its targets' segment
-    crosses empty target space, or leaves the support when the singular set was found with
-    ``support=``): such a simplex straddles the singular set and would interpolate across the
-    gap / hole.  ``g`` gives NaN rows there and :meth:`sample` redraws.
-
-    Outside the convex hull of the centroids (a thin band along the domain boundary) ``g`` is the
-    discrete map itself, ``T(x) = y_{argmax_i <x, y_i> + h_i}``, which always lands on a target
-    (hill climbing on the cell adjacency from the nearest centroid, exact on convex domains; the
-    potential's certified argmax on other domains).  Points outside the domain are mapped by
-    the same rules.
-
-    Built and evaluated in the frame of the diagram (:mod:`geomot.frame`): centroids, targets,
-    heights and source points on O(1) coordinates, the images moved back to world units, so
-    the map of a translated or scaled problem is the translated or scaled map.
-
-    Point location is a visibility walk (numba) from the start simplex of a bucket grid, with
-    the points counting-sorted by bucket and closed-form barycentric transforms; no ``n x m``
-    array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells, as ratios to
-    one ``power_diagram`` call in the same run (``benchmarks/bench_singular.py``, 2 shared
-    cores): construction (dominated by the Delaunay triangulation) 0.6 x, ``sample(10^6)``
-    0.15 x, ``PiecewiseLinearMap(res).sample(10^6)`` with its own ``singular_set`` 0.9 x (under
-    heavy load from other processes: 1.1 x, 0.3 x and 1.9 x).
-
-    Parameters
-    ----------
-    res : OTResult
-        An exact solve (``res.diagram``, ``res.h``, ``res.domain`` are used).
-    avoid_singular : bool
-        Reject simplices that straddle the singular set (default).  ``False``: the naive
-        extension, which interpolates across it.
-    singular : SingularSet, optional
-        The singular set to avoid (default: ``singular_set(res)`` with its default threshold).
-
-    Attributes
-    ----------
-    cells : (m,) int64
-        Target indices of the non-empty cells: vertex ``v`` of the triangulation is cell
-        ``cells[v]`` (in a spatial order, not sorted).
-    centroids, targets : (m, d) float64
-    triangulation : scipy.spatial.Delaunay
-        Of the centroids in the diagram's frame coordinates (:mod:`geomot.frame`: O(1)
-        wherever the problem lies); its simplices index :attr:`centroids`.
-    rejected : (S,) bool
-        Rejected simplices (all False when ``avoid_singular=False``).
-    singular : SingularSet or None
-
-    References
-    ----------
-    D. An, Y. Guo, N. Lei, Z. Luo, S.-T. Yau, X. Gu, *AE-OT: a new generative model based on
-    extended semi-discrete optimal transport*, ICLR 2020.
-    N. Lei et al., *Mode Collapse and Regularity of Optimal Transportation Maps*,
-    arXiv:1902.02934.
-
-    Example
-    -------
-    >>> import geomot
-    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]),
-    ...                       geomot.shapes.sample(geomot.shapes.two_half_disks(), 800, seed=0),
-    ...                       tol=1e-6)
-    >>> g = geomot.PiecewiseLinearMap(res)
-    >>> g.sample(1000, seed=1).shape
-    (1000, 2)
-    """
+    @property
+    def domain(self):
+        return self._domain
 
     def __init__(self, res, avoid_singular=True, *, singular=None):
         if not isinstance(avoid_singular, (bool, np.bool_)):
@@ -515,6 +460,403 @@ class PiecewiseLinearMap:
         rej[inside] = self._rejected[si]
         return out, rej
 
+
+#: source samples per target used to estimate the cell centroids (construction="top-cells")
+TOP_CELLS_SAMPLES_PER_CELL = 100
+#: ... and at least this many in all
+TOP_CELLS_MIN_SAMPLES = 100_000
+
+
+def _top_cells(xf, yf, hf, k, memory_budget=None):
+    """(N, k) int64: the ``k`` cells of largest score ``<x', y'_i> + h'_i`` of each row, best first.
+
+    In blocks of rows that fit the memory budget (:func:`geomot._backend.block_shape`): one BLAS
+    product and one ``argpartition`` per block, ``O(N n d)`` work and ``O(rows n)`` memory.
+    """
+    from ._backend import block_shape
+
+    N, n = xf.shape[0], yf.shape[0]
+    out = np.empty((N, k), dtype=np.int64)
+    rows, _ = block_shape(N, n, memory_budget)
+    rows = max(rows, 1)
+    for r0 in range(0, N, rows):
+        s = xf[r0:r0 + rows] @ yf.T
+        s += hf
+        if k < n:
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(n), s.shape).copy()
+        v = np.take_along_axis(s, part, axis=1)
+        out[r0:r0 + rows] = np.take_along_axis(part, np.argsort(-v, axis=1, kind="stable"), axis=1)
+    return out
+
+
+class _TopCellsConstruction:
+    """AE-OT's construction in any dimension, over the top ``d + 1`` cells of each point (see
+    :class:`PiecewiseLinearMap`)."""
+
+    name = "top-cells"
+
+    @classmethod
+    def create(cls, res, avoid_singular, singular, n_samples, seed):
+        return cls(res, avoid_singular, singular, n_samples, seed)
+
+    def __init__(self, res, avoid_singular, singular, n_samples, seed):
+        from ._gaps import criterion_of
+
+        domain = getattr(res, "domain", None)
+        frame = getattr(res, "frame", None)
+        weights = getattr(res, "frame_weights", None)
+        if domain is None or frame is None or weights is None:
+            raise ValueError(f"res must be an OTResult (with domain, frame and frame_weights), got "
+                             f"{type(res).__name__}")
+        y = as_points(res.y, "res.y")
+        n, d = y.shape
+        if d < 2:
+            raise ValueError(f"res targets must have dimension >= 2, got {d}")
+        if n < d + 1:
+            raise ValueError(f"res has {n} targets: the top-cells construction needs at least d + 1 = "
+                             f"{d + 1} in {d}D")
+        if n_samples is None:
+            n_samples = max(TOP_CELLS_SAMPLES_PER_CELL * n, TOP_CELLS_MIN_SAMPLES)
+        n_samples = as_positive_int(n_samples, "n_samples", minimum=n)
+        rng = as_rng(seed)
+        yf = frame.to_targets(y)
+        self._yf = yf
+        self._hf = np.asarray(weights, dtype=np.float64) - 0.5 * np.einsum("ij,ij->i", yf, yf)
+        self._frame = frame
+        self._domain = domain
+        self._dim = d
+        self._y_all = y
+        self._k = d + 1
+        # the centroids: means of the source samples of each cell (in the frame)
+        xf = np.ascontiguousarray(frame.to_source(np.asarray(domain.sample(n_samples, seed=rng), dtype=np.float64)))
+        top = _top_cells(xf, yf, self._hf, self._k)
+        counts = np.bincount(top[:, 0], minlength=n).astype(np.float64)
+        sums = np.stack([np.bincount(top[:, 0], weights=xf[:, j], minlength=n) for j in range(d)], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cen_f = sums / counts[:, None]
+        cen_f[counts == 0] = np.nan
+        self._cen_f = cen_f
+        self._cells = np.flatnonzero(counts > 0)
+        self._avoid = avoid_singular
+        self._criterion = criterion_of(res, singular) if avoid_singular else None
+        self._keys = np.zeros(0, dtype=np.int64)  # memo of classified pairs i * n + j (i < j), sorted
+        self._flags = np.zeros(0, dtype=bool)
+        if avoid_singular:  # the accepted fraction, on (part of) the construction's own samples
+            m = min(n_samples, 20_000)
+            self._acceptance = 1.0 - float(self._singular_pairs(top[:m, 0], top[:m, 1]).mean())
+        else:
+            self._acceptance = 1.0
+
+    # ------------------------------------------------------------------ the criterion, memoised
+    def _singular_pairs(self, i, j):
+        """(m,) bool: target pairs ``(i, j)`` singular by the criterion (classified once each)."""
+        n = self._y_all.shape[0]
+        key = np.minimum(i, j) * n + np.maximum(i, j)
+        ukey, inv = np.unique(key, return_inverse=True)
+        pos = np.searchsorted(self._keys, ukey)
+        known = (pos < self._keys.size) & (self._keys[np.minimum(pos, self._keys.size - 1)] == ukey) \
+            if self._keys.size else np.zeros(ukey.size, dtype=bool)
+        new = ukey[~known]
+        if new.size:
+            same = (new // n) == (new % n)
+            flag = np.zeros(new.size, dtype=bool)
+            diff = np.flatnonzero(~same)
+            if diff.size:
+                flag[diff] = self._criterion.classify(np.column_stack([new[diff] // n, new[diff] % n]))
+            keys = np.concatenate([self._keys, new])
+            flags = np.concatenate([self._flags, flag])
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._flags = keys[order], flags[order]
+        return self._flags[np.searchsorted(self._keys, ukey)][inv.ravel()]
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, x):
+        """(N, d) images and (N,) bool "rejected" for validated world points ``x``."""
+        N, d = x.shape
+        out = np.empty((N, d))
+        rej = np.zeros(N, dtype=bool)
+        if N == 0:
+            return out, rej
+        xf = np.ascontiguousarray(self._frame.to_source(x))
+        # blocks of points: the (N, k, k) pair tests and (N, d, d) solves stay bounded
+        step = max(1, 2**22 // (self._k * self._k * 8 + d * d * 8))
+        for r0 in range(0, N, step):
+            sl = slice(r0, r0 + step)
+            out[sl], rej[sl] = self._evaluate_block(xf[sl])
+        out = self._frame.from_targets(out)
+        return out, rej
+
+    def _evaluate_block(self, xf):
+        k = min(self._k, self._yf.shape[0])
+        top = _top_cells(xf, self._yf, self._hf, k)
+        N = top.shape[0]
+        cen = self._cen_f[top]  # (N, k, d), NaN rows for cells without samples
+        usable = np.all(np.isfinite(cen), axis=2)
+        usable[:, 0] = True  # the point's own cell always counts (its target is the discrete map)
+        rej = np.zeros(N, dtype=bool)
+        if self._avoid and k > 1:
+            a_idx, b_idx = np.triu_indices(k, k=1)
+            sing = np.zeros((N, k, k), dtype=bool)
+            flags = self._singular_pairs(top[:, a_idx].ravel(), top[:, b_idx].ravel()).reshape(N, -1)
+            sing[:, a_idx, b_idx] = flags
+            sing[:, b_idx, a_idx] = flags
+            # AE-OT's rule: the two highest facets of the potential at x meet across the singular set
+            rej = sing[:, 0, 1].copy()
+            # interpolate only among cells pairwise non-singular (greedily, best score first)
+            keep = np.zeros((N, k), dtype=bool)
+            keep[:, 0] = True
+            for m in range(1, k):
+                keep[:, m] = usable[:, m] & ~np.any(sing[:, :m, m] & keep[:, :m], axis=1)
+        else:
+            keep = usable
+        lam = _clipped_barycentric(xf, np.where(np.isfinite(cen), cen, 0.0), keep)
+        img = np.einsum("nk,nkd->nd", lam, self._yf[top])
+        return img, rej
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def acceptance(self):
+        return self._acceptance
+
+    @property
+    def domain(self):
+        return self._domain
+
+    @property
+    def cells(self):
+        return self._cells
+
+    @property
+    def centroids(self):
+        return self._frame.from_source(self._cen_f[self._cells])
+
+    @property
+    def targets(self):
+        return self._y_all[self._cells]
+
+    @property
+    def triangulation(self):
+        return None
+
+    @property
+    def rejected(self):
+        return None
+
+    @property
+    def singular(self):
+        return self._criterion
+
+
+def _clipped_barycentric(x, cen, keep):
+    """(N, k) weights: barycentric coordinates of ``x`` (N, d) w.r.t. the kept centroids, clipped.
+
+    ``lambda`` minimises ``|x - sum_k lambda_k c_k|`` over the affine hull of the kept centroids
+    ``c_k = cen[:, k]`` (``keep[:, 0]`` is always set; unkept columns get 0): the barycentric
+    coordinates when ``x`` is in their simplex.  Negative coordinates (``x`` outside it) are set
+    to 0 and the rest renormalised, so ``sum_k lambda_k y_k`` is a convex combination of targets.
+    """
+    N, k, d = cen.shape
+    if k == 1:
+        return np.ones((N, 1))
+    c0 = cen[:, 0, :]
+    D = (cen[:, 1:, :] - c0[:, None, :]) * keep[:, 1:, None]  # (N, k-1, d)
+    r = np.einsum("nkd,nd->nk", D, x - c0)
+    G = np.einsum("nkd,njd->nkj", D, D)
+    # pseudo-inverse: unkept columns are zero, kept ones may be (nearly) affinely dependent
+    mu = np.einsum("nkj,nj->nk", np.linalg.pinv(G, rcond=1e-10, hermitian=True), r)
+    mu *= keep[:, 1:]
+    lam = np.concatenate([1.0 - mu.sum(axis=1, keepdims=True), mu], axis=1)
+    lam = np.maximum(lam, 0.0)
+    tot = lam.sum(axis=1, keepdims=True)
+    lam = np.where(tot > 0, lam / np.where(tot > 0, tot, 1.0), np.eye(1, k))
+    return lam
+
+
+#: the constructions of PiecewiseLinearMap, by name
+CONSTRUCTIONS = {c.name: c for c in (_DelaunayConstruction, _TopCellsConstruction)}
+
+class PiecewiseLinearMap:
+    """Piecewise-linear extension of a semi-discrete optimal map (AE-OT generation), in any dimension.
+
+    Two constructions (``construction=``), one interface.
+
+    **Delaunay** (exact 2D/3D results, the default for ``method="newton"``).  The centroids ``c_i`` of the non-empty power cells are triangulated (Delaunay, the dual of
+    the power diagram up to a few boundary edges); on each simplex ``conv(c_{i_0}, ..., c_{i_d})``
+    the map is the affine map onto ``conv(y_{i_0}, ..., y_{i_d})``:
+
+    .. math::
+
+        g(x) = \\sum_{k=0}^{d} \\lambda_k(x)\\, y_{i_k}, \\qquad
+        x = \\sum_k \\lambda_k(x)\\, c_{i_k},\\ \\sum_k \\lambda_k = 1 .
+
+    With ``avoid_singular=True`` a simplex is *rejected* when one of its edges ``(i, j)`` is a
+    singular pair (:func:`geomot.singular_set`), or is not a pair of adjacent cells and is
+    singular by the same criterion (:meth:`geomot.SingularSet.classify`: its targets' segment
+    crosses empty target space, or leaves the support when the singular set was found with
+    ``support=``): such a simplex straddles the singular set and would interpolate across the
+    gap / hole.  ``g`` gives NaN rows there and :meth:`sample` redraws.
+
+    Outside the convex hull of the centroids (a thin band along the domain boundary) ``g`` is the
+    discrete map itself, ``T(x) = y_{argmax_i <x, y_i> + h_i}``, which always lands on a target
+    (hill climbing on the cell adjacency from the nearest centroid, exact on convex domains; the
+    potential's certified argmax on other domains).  Points outside the domain are mapped by
+    the same rules.
+
+    Built and evaluated in the frame of the diagram (:mod:`geomot.frame`): centroids, targets,
+    heights and source points on O(1) coordinates, the images moved back to world units, so
+    the map of a translated or scaled problem is the translated or scaled map.
+
+    Point location is a visibility walk (numba) from the start simplex of a bucket grid, with
+    the points counting-sorted by bucket and closed-form barycentric transforms; no ``n x m``
+    array is formed.  Measured on rectangle -> two half-disks with ``10^5`` cells, as ratios to
+    one ``power_diagram`` call in the same run (``benchmarks/bench_singular.py``, 2 shared
+    cores): construction (dominated by the Delaunay triangulation) 0.6 x, ``sample(10^6)``
+    0.15 x, ``PiecewiseLinearMap(res).sample(10^6)`` with its own ``singular_set`` 0.9 x (under
+    heavy load from other processes: 1.1 x, 0.3 x and 1.9 x).
+
+    **Top cells** (Monte-Carlo results in any dimension ``d >= 2``, the default for
+    ``method="montecarlo"``; exact results too).  No triangulation exists in a latent space of
+    dimension 8 or 100, so the simplex of a point is the one of its own cells (AE-OT, An et al.
+    2020): the ``d + 1`` cells ``i_0, ..., i_d`` of largest score ``<x, y_i> + h_i`` at ``x``
+    (``i_0`` its cell).  The centroids ``c_i`` are the means of ``n_samples`` source samples per
+    cell (default ``max(100 n, 10^5)`` samples in all); ``x`` is written in barycentric
+    coordinates of the kept centroids (least squares on their affine hull, negative
+    coordinates set to 0 and the rest renormalised: a convex combination of their targets),
+
+    .. math::
+
+        g(x) = \\sum_{k \\in K(x)} \\lambda_k(x)\\, y_{i_k}, \\qquad
+        \\lambda = \\operatorname{clip}_{\\ge 0}\\Big(\\operatorname{argmin}_{\\sum \\lambda = 1}
+        \\big|x - \\textstyle\\sum_{k \\in K} \\lambda_k c_{i_k}\\big|\\Big) \\text{ renormalised}.
+
+    With ``avoid_singular=True`` the same scale-aware criterion decides which pairs of targets are
+    separated by empty target space (``singular_set(res).classify`` for exact results, the
+    emptiness criterion written for ``d`` dimensions, :class:`geomot._gaps.TargetGaps`, for
+    Monte-Carlo results): ``x`` is *rejected* when its top two cells ``(i_0, i_1)`` are singular
+    (AE-OT's rule: the two highest facets of the potential meet on the singular set), and the
+    interpolation set ``K(x)`` keeps, best score first, only the cells that are non-singular with
+    every cell kept before; ``avoid_singular=False`` interpolates over all ``d + 1``.  Cost: the
+    construction one ``O(M n d)`` product for ``M`` samples; each point ``O(n d)`` (one BLAS
+    row and an ``argpartition``) plus ``O(d^3)`` (the least squares), in blocks of bounded
+    memory; each pair of cells is classified once (memoised).  In 2D on an exact solve it is
+    close to the Delaunay construction (the top three cells of a point are mostly the vertices
+    of its Delaunay triangle; tested).
+
+    Parameters
+    ----------
+    res : OTResult
+        An exact solve (``res.diagram``, ``res.h``, ``res.domain`` are used) or a Monte-Carlo
+        result (``res.domain``, ``res.frame``, ``res.frame_weights``).
+    avoid_singular : bool
+        Reject points that straddle the singular set (default).  ``False``: the naive
+        extension, which interpolates across it.
+    singular : SingularSet or geomot._gaps.TargetGaps, optional
+        The criterion to avoid (default: ``singular_set(res)`` with its default threshold for
+        exact results, ``TargetGaps(res.y)`` for Monte-Carlo results).
+    construction : {"delaunay", "top-cells"}, optional
+        Default: ``"top-cells"`` for Monte-Carlo results, else ``"delaunay"``.
+    n_samples : int, optional
+        ``"top-cells"`` only: source samples for the centroids (default ``max(100 n, 10^5)``).
+    seed : None, int or numpy.random.Generator
+        ``"top-cells"`` only: seeds those samples.
+
+    Attributes
+    ----------
+    construction : str
+    cells : (m,) int64
+        Target indices of the non-empty cells: vertex ``v`` of the triangulation is cell
+        ``cells[v]`` (Delaunay: in a spatial order, not sorted; top cells: the cells that
+        received samples, sorted).
+    centroids, targets : (m, d) float64
+    triangulation : scipy.spatial.Delaunay or None
+        Of the centroids in the diagram's frame coordinates (:mod:`geomot.frame`: O(1)
+        wherever the problem lies); its simplices index :attr:`centroids`.  None for top cells.
+    rejected : (S,) bool or None
+        Rejected simplices (all False when ``avoid_singular=False``).  None for top cells.
+    singular : SingularSet, TargetGaps or None
+
+    References
+    ----------
+    D. An, Y. Guo, N. Lei, Z. Luo, S.-T. Yau, X. Gu, *AE-OT: a new generative model based on
+    extended semi-discrete optimal transport*, ICLR 2020.
+    N. Lei et al., *Mode Collapse and Regularity of Optimal Transportation Maps*,
+    arXiv:1902.02934.
+
+    Example
+    -------
+    >>> import geomot
+    >>> res = geomot.solve_ot(geomot.Domain.box([0, 0], [2, 1]),
+    ...                       geomot.shapes.sample(geomot.shapes.two_half_disks(), 800, seed=0),
+    ...                       tol=1e-6)
+    >>> g = geomot.PiecewiseLinearMap(res)
+    >>> g.sample(1000, seed=1).shape
+    (1000, 2)
+
+    In any dimension, from a Monte-Carlo result (two modes in 4D):
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.vstack([rng.normal(0.2, 0.03, (40, 4)), rng.normal(0.8, 0.03, (40, 4))])
+    >>> mc = geomot.solve_ot(geomot.Domain.box([0] * 4, [1] * 4), y, method="montecarlo",
+    ...                      seed=0, n_samples=10000, max_iter=300, tol=0.3)
+    >>> x = geomot.PiecewiseLinearMap(mc, seed=0).sample(500, seed=1)
+    >>> x.shape, bool(np.all(np.minimum(np.abs(x - 0.2), np.abs(x - 0.8)).max(axis=1) < 0.15))
+    ((500, 4), True)
+    """
+
+    def __init__(self, res, avoid_singular=True, *, singular=None, construction=None, n_samples=None,
+                 seed=None):
+        if not isinstance(avoid_singular, (bool, np.bool_)):
+            raise ValueError(f"avoid_singular must be True or False, got {avoid_singular!r}")
+        if construction is None:
+            construction = "top-cells" if getattr(res, "method", None) == "montecarlo" else "delaunay"
+        if construction not in CONSTRUCTIONS:
+            raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {construction!r}")
+        if singular is not None and not avoid_singular:
+            raise ValueError("singular= is only used with avoid_singular=True")
+        self._impl = CONSTRUCTIONS[construction].create(res, bool(avoid_singular), singular, n_samples, seed)
+        self._dim = int(self._impl._dim)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def construction(self):
+        """``"delaunay"`` or ``"top-cells"``."""
+        return self._impl.name
+
+    @property
+    def dim(self):
+        return self._dim
+
+    @property
+    def avoid_singular(self):
+        return self._impl._avoid
+
+    @property
+    def cells(self):
+        return self._impl.cells
+
+    @property
+    def centroids(self):
+        return self._impl.centroids
+
+    @property
+    def targets(self):
+        return self._impl.targets
+
+    @property
+    def triangulation(self):
+        return self._impl.triangulation
+
+    @property
+    def rejected(self):
+        return self._impl.rejected
+
+    @property
+    def singular(self):
+        return self._impl.singular
+
     def __call__(self, x):
         """Map source points.
 
@@ -529,7 +871,7 @@ class PiecewiseLinearMap:
             ``g(x)``; NaN rows for points in rejected simplices.
         """
         x = _source_points(x, self._dim)
-        out, rej = self._evaluate(x)
+        out, rej = self._impl._evaluate(x)
         out[rej] = np.nan
         return out
 
@@ -556,20 +898,20 @@ class PiecewiseLinearMap:
         n = as_positive_int(n, "n", minimum=0)
         max_rounds = as_positive_int(max_rounds, "max_rounds")
         rng = as_rng(seed)
-        if self._domain is None:
+        domain = self._impl.domain
+        if domain is None:
             raise ValueError("res has no domain to sample the source from")
         chunks = []
         have = 0
-        rate = 1.0 - self._rejected.mean() if self._rejected.size else 1.0
-        rate = max(rate, 0.05)
+        rate = max(self._impl.acceptance, 0.05)
         drawn = accepted = 0
         for _ in range(max_rounds):
             if have >= n:
                 break
             need = n - have
             m = int(min(np.ceil(need / rate * 1.05) + 16, max(4 * need, 1_000_000)))
-            x = np.asarray(self._domain.sample(m, seed=rng), dtype=np.float64)
-            out, rej = self._evaluate(x)
+            x = np.asarray(domain.sample(m, seed=rng), dtype=np.float64)
+            out, rej = self._impl._evaluate(x)
             good = out[~rej]
             chunks.append(good[:need])
             have += min(good.shape[0], need)
@@ -580,7 +922,7 @@ class PiecewiseLinearMap:
             raise RuntimeError(
                 f"PiecewiseLinearMap.sample: only {have} of {n} points accepted after "
                 f"{max_rounds} rounds ({drawn} source samples, acceptance {accepted / max(drawn, 1):.2%}); "
-                f"the rejected (singular) simplices cover almost all of the domain")
+                f"the rejected (singular) points cover almost all of the domain")
         if not chunks:
             return np.zeros((0, self._dim))
         return np.concatenate(chunks, axis=0)
@@ -613,7 +955,8 @@ class ContinuousMap:
     (1000, 2)
     """
 
-    def __init__(self, fn, domain, dim, kind):
+    def __init__(self, fn, domain, dim, kind, model=None):
+        self.model = model  # the fitted estimator (the MLP of kind="mlp"), or None
         self._fn = fn
         self._domain = domain
         self._dim = dim
@@ -646,16 +989,22 @@ class ContinuousMap:
         return np.asarray(self._fn(x), dtype=np.float64)
 
 
-def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None):
-    """Fit a continuous map to the (centroid, target) pairs of a transport result.
+def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None, hidden=None,
+                   n_samples=None, seed=None):
+    """Fit a continuous map to a transport result: the continuous baseline of mode collapse.
 
     Parameters
     ----------
     res : OTResult
-        An exact solve.
-    kind : {"rbf", "poly"}
-        ``"rbf"``: a thin-plate-spline :class:`scipy.interpolate.RBFInterpolator` with smoothing;
-        ``"poly"``: a least-squares polynomial of total degree ``degree`` (a tiny regressor).
+        An exact solve, or a Monte-Carlo result in any dimension (its cell centroids are then
+        the means of ``n_samples`` source samples).
+    kind : {"rbf", "poly", "mlp"}
+        ``"rbf"``: a thin-plate-spline :class:`scipy.interpolate.RBFInterpolator` with smoothing
+        on the (centroid, target) pairs; ``"poly"``: a least-squares polynomial of total degree
+        ``degree`` on them (a tiny regressor); ``"mlp"``: a neural network
+        (:class:`sklearn.neural_network.MLPRegressor`, ``pip install geomot[ml]``) trained to
+        regress the optimal map itself, ``x -> T(x)``, on ``n_samples`` source samples: a
+        continuous generator given the best possible target.
     smoothing : float, optional
         RBF smoothing (default ``1e-3 * m``, ``m`` the number of cells: a mild regularisation,
         like a network that cannot represent the jump).
@@ -664,6 +1013,13 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None)
     neighbors : int, optional
         RBF: use only this many nearest centroids per evaluation (default: all for up to 4000
         cells, else 64).
+    hidden : tuple of int, optional
+        MLP hidden layer sizes (default ``(64, 64)``).
+    n_samples : int, optional
+        Source samples: the MLP's training set (default ``min(max(10 n, 5000), 20000)``), or the
+        centroid estimate of a Monte-Carlo result (default ``max(100 n, 10^5)``).
+    seed : None, int or numpy.random.Generator
+        Seeds those samples and the MLP's initialisation.
 
     Returns
     -------
@@ -671,11 +1027,13 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None)
 
     Notes
     -----
-    The fit minimises
+    The RBF and polynomial fits minimise
 
     .. math:: \\sum_i m_i |f(c_i) - y_i|^2 + \\text{regularisation}
 
-    (the cell masses ``m_i`` are equal for uniform targets and are ignored by the RBF).  Any such
+    (the cell masses ``m_i`` are equal for uniform targets and are ignored by the RBF); the MLP
+    minimises :math:`\\frac1M \\sum_k |f(x_k) - T(x_k)|^2` over source samples ``x_k`` (Adam,
+    scikit-learn's defaults, ``tanh`` units, in the result's frame coordinates).  Any such
     ``f`` is continuous, so where the true map jumps across the singular set it passes through
     the gap: :func:`off_support_fraction` of its samples is positive.
 
@@ -690,40 +1048,135 @@ def continuous_map(res, kind="rbf", *, smoothing=None, degree=3, neighbors=None)
     >>> off_support_fraction(f.sample(5000, seed=2), geomot.shapes.two_half_disks()) > 0.02
     True
     """
-    if kind not in ("rbf", "poly"):
-        raise ValueError(f"kind must be 'rbf' or 'poly', got {kind!r}")
+    if not isinstance(kind, str) or kind not in _FITS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, _FITS))}, got {kind!r}")
     degree = as_positive_int(degree, "degree")
-    diagram, cells, cen, tgt = _cells_and_targets(res)
-    domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
-    m, d = cen.shape
-    if kind == "rbf":
+    fit = _FITS[kind]
+    given = {"smoothing": smoothing, "neighbors": neighbors, "hidden": hidden}
+    for key, val in given.items():
+        if val is not None and key not in fit.keywords:
+            owner = next(k for k, f in _FITS.items() if key in f.keywords)
+            raise ValueError(f"{key} applies to kind={owner!r} only, not kind={kind!r}")
+    exact = getattr(res, "method", "newton") != "montecarlo"
+    if exact and kind != "mlp":
+        for key, val in (("n_samples", n_samples), ("seed", seed)):
+            if val is not None:
+                raise ValueError(f"{key} applies to kind='mlp' and to Monte-Carlo results only "
+                                 f"(an exact result has exact centroids)")
+    return fit.fit(res, exact=exact, smoothing=smoothing, degree=degree, neighbors=neighbors,
+                   hidden=hidden, n_samples=n_samples, seed=seed)
+
+
+def _centroid_pairs(res, exact, n_samples, seed):
+    """``(domain, centroids (m, d), targets (m, d), masses (m,))`` of the non-empty cells: exact
+    from the diagram, or the means of source samples for a Monte-Carlo result."""
+    if exact:
+        diagram, cells, cen, tgt = _cells_and_targets(res)
+        domain = getattr(res, "domain", None) or getattr(diagram, "domain", None)
+        return domain, cen, tgt, np.asarray(diagram.masses, dtype=np.float64)[cells]
+    pl = _TopCellsConstruction(res, False, None, n_samples, seed)
+    counts = np.asarray(res.masses, dtype=np.float64)[pl.cells]
+    return res.domain, pl.centroids, pl.targets, counts
+
+
+class _RBFFit:
+    keywords = ("smoothing", "neighbors")
+
+    @staticmethod
+    def fit(res, exact, smoothing, neighbors, n_samples, seed, **_):
         from scipy.interpolate import RBFInterpolator
 
+        domain, cen, tgt, _ = _centroid_pairs(res, exact, n_samples, seed)
+        m, d = cen.shape
         if m < d + 2:
             raise ValueError(f"res has {m} non-empty cells: too few to fit an RBF")
-        sm = 1e-3 * m if smoothing is None else as_positive_float(smoothing, "smoothing",
-                                                                   allow_zero=True)
+        sm = 1e-3 * m if smoothing is None else as_positive_float(smoothing, "smoothing", allow_zero=True)
         if neighbors is None:
             neighbors = None if m <= 4000 else 64
         else:
             neighbors = as_positive_int(neighbors, "neighbors", minimum=d + 2)
-        fn = RBFInterpolator(cen, tgt, kernel="thin_plate_spline", smoothing=sm,
-                             neighbors=neighbors)
+        fn = RBFInterpolator(cen, tgt, kernel="thin_plate_spline", smoothing=sm, neighbors=neighbors)
         return ContinuousMap(fn, domain, d, "rbf")
-    exps = _monomials(d, degree)
-    if m < len(exps):
-        raise ValueError(f"res has {m} non-empty cells: too few for a degree-{degree} polynomial")
-    lo = cen.min(axis=0)
-    span = np.maximum(cen.max(axis=0) - lo, 1e-300)
 
-    def design(x):
-        z = 2.0 * (x - lo) / span - 1.0
-        return np.stack([np.prod(z ** e, axis=1) for e in exps], axis=1)
 
-    masses = np.asarray(diagram.masses, dtype=np.float64)[cells]
-    w = np.sqrt(masses / masses.sum())
-    coef, *_ = np.linalg.lstsq(design(cen) * w[:, None], tgt * w[:, None], rcond=None)
-    return ContinuousMap(lambda x: design(x) @ coef, domain, d, "poly")
+class _PolyFit:
+    keywords = ()
+
+    @staticmethod
+    def fit(res, exact, degree, n_samples, seed, **_):
+        domain, cen, tgt, masses = _centroid_pairs(res, exact, n_samples, seed)
+        m, d = cen.shape
+        exps = _monomials(d, degree)
+        if m < len(exps):
+            raise ValueError(f"res has {m} non-empty cells: too few for a degree-{degree} polynomial")
+        lo = cen.min(axis=0)
+        span = np.maximum(cen.max(axis=0) - lo, 1e-300)
+
+        def design(x):
+            z = 2.0 * (x - lo) / span - 1.0
+            return np.stack([np.prod(z ** e, axis=1) for e in exps], axis=1)
+
+        w = np.sqrt(masses / masses.sum())
+        coef, *_ = np.linalg.lstsq(design(cen) * w[:, None], tgt * w[:, None], rcond=None)
+        return ContinuousMap(lambda x: design(x) @ coef, domain, d, "poly")
+
+
+#: the MLP's defaults: hidden layers, and the training set's size per target, floor and cap
+MLP_HIDDEN = (64, 64)
+MLP_SAMPLES_PER_TARGET = 10
+MLP_SAMPLES_RANGE = (5000, 20000)
+
+
+class _MLPFit:
+    keywords = ("hidden",)
+
+    @staticmethod
+    def fit(res, exact, hidden, n_samples, seed, **_):
+        from ._ml import require_sklearn, single_threaded
+
+        require_sklearn("continuous_map(kind='mlp')")
+        from sklearn.neural_network import MLPRegressor
+
+        hidden = MLP_HIDDEN if hidden is None else _as_layers(hidden)
+        y = as_points(res.y, "res.y")
+        n, d = y.shape
+        if n_samples is None:
+            lo, hi = MLP_SAMPLES_RANGE
+            n_samples = int(min(max(MLP_SAMPLES_PER_TARGET * n, lo), hi))
+        n_samples = as_positive_int(n_samples, "n_samples", minimum=10)
+        rng = as_rng(seed)
+        domain = res.domain
+        frame = res.frame
+        yf = frame.to_targets(y)
+        hf = np.asarray(res.frame_weights, dtype=np.float64) - 0.5 * np.einsum("ij,ij->i", yf, yf)
+        xf = np.ascontiguousarray(frame.to_source(np.asarray(domain.sample(n_samples, seed=rng), dtype=np.float64)))
+        target = yf[_top_cells(xf, yf, hf, 1)[:, 0]]  # T(x) = y_{argmax}, in the frame
+        net = MLPRegressor(hidden_layer_sizes=hidden, activation="tanh", max_iter=300,
+                           random_state=int(rng.integers(2**31 - 1)))
+        with single_threaded():
+            net.fit(xf, target)
+
+        def fn(x):
+            with single_threaded():
+                return frame.from_targets(net.predict(frame.to_source(x)).reshape(-1, d))
+
+        return ContinuousMap(fn, domain, d, "mlp", model=net)
+
+
+def _as_layers(hidden):
+    try:
+        layers = tuple(int(v) for v in np.atleast_1d(hidden))
+        ok = len(layers) >= 1 and all(v >= 1 for v in layers) and all(
+            float(v) == float(w) for v, w in zip(layers, np.atleast_1d(hidden)))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"hidden must be a tuple of layer sizes >= 1, got {hidden!r}")
+    return layers
+
+
+#: the fits of continuous_map, by kind
+_FITS = {"rbf": _RBFFit, "poly": _PolyFit, "mlp": _MLPFit}
 
 
 def _monomials(d, degree):

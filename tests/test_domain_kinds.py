@@ -241,9 +241,9 @@ def test_generate_hill_climbs_on_a_convex_polygon():
     y = D.sample(40, seed=4)
     res = geomot.solve_ot(D, y, tol=1e-8)
     g = PiecewiseLinearMap(res, avoid_singular=False)
-    assert g._convex_domain
+    assert g._impl._convex_domain
     x = D.sample(3000, seed=5)
-    np.testing.assert_array_equal(g._discrete_index(x), res.potential.index(x))
+    np.testing.assert_array_equal(g._impl._discrete_index(x), res.potential.index(x))
 
 
 # ----------------------------------------------------------------------------- triangulation

@@ -48,7 +48,7 @@ def assert_real_image(path, min_size=100):
 
 def test_registry_and_list():
     names = [name for name, _ in list_figures()]
-    assert names == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse", "singular-appears"]
+    assert names == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig10", "mode-collapse", "singular-appears"]
     for spec in FIGURES.values():
         assert spec.description and callable(spec.make)
         assert spec.min_n <= spec.sizes[0] < spec.sizes[1]  # quick is smaller than publication size
@@ -125,8 +125,10 @@ GALLERY = sorted((Path(__file__).resolve().parents[1] / "gallery").glob("plot_*.
 
 def test_gallery_has_one_script_per_figure():
     names = {p.stem for p in GALLERY}
-    assert names == {"plot_fig2_potential", "plot_fig3_two_half_disks", "plot_fig4_dumbbell",
-                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_mode_collapse", "plot_singular_appears"}
+    assert names == {"plot_fig1_digits_latent", "plot_fig2_potential", "plot_fig3_two_half_disks",
+                     "plot_fig4_dumbbell",
+                     "plot_fig5_notched_disk", "plot_fig6_bunny", "plot_fig8_generated_digits",
+                     "plot_fig10_latent_interpolation", "plot_mode_collapse", "plot_singular_appears"}
     for p in GALLERY:
         text = p.read_text(encoding="utf-8")
         assert text.startswith('"""') and "# %%" in text and "assert" in text, p.name
@@ -184,3 +186,15 @@ def test_every_figure_has_a_gallery_script_calling_its_recipe():
                             "dumbbell", "notched_disk", "bunny", "Point", "buffer"}
         assert not rebuilt, f"{users[0].name} rebuilds what the recipe does: {sorted(rebuilt)}"
     assert sorted(scripts.values()) == GALLERY  # and no gallery script without a registered figure
+
+
+@pytest.mark.parametrize("name, png", [("fig1", "fig1_digits_latent.png"), ("fig8", "fig8_generated_digits.png"),
+                                       ("fig10", "fig10_latent_interpolation.png")])
+def test_real_data_figures_quick(name, png, tmp_path):
+    spec = FIGURES[name]
+    result = spec.compute(quick=True, n=300)
+    paths = spec.render(result, tmp_path)
+    assert [p.name for p in paths] == [png]
+    assert_real_image(paths[0])
+    with pytest.raises(ValueError, match=f"n must be at least 300 for {name}"):
+        spec.compute(quick=True, n=299)

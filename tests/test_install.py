@@ -93,7 +93,8 @@ def test_installed_package_reads_its_own_data(installed):
     assert got["area"] == got["generated"] > 0  # the stored WKT is the generator's shape, bit for bit
     assert got["watertight"] and got["faces"] == 16372
     assert [Path(p).resolve() for p in got["bunny"]] == [pkg / "data" / "bunny_watertight.ply"]
-    assert got["figures"] == ["fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse", "singular-appears"]
+    assert got["figures"] == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig10", "mode-collapse",
+                              "singular-appears"]
 
 
 def test_installed_console_script_lists_figures(installed):
@@ -102,7 +103,7 @@ def test_installed_console_script_lists_figures(installed):
                           timeout=300, env=_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [ln.split()[0] for ln in proc.stdout.strip().splitlines()] == [
-        "fig2", "fig3", "fig4", "fig5", "fig6", "mode-collapse", "singular-appears"]
+        "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig10", "mode-collapse", "singular-appears"]
 
 
 @pytest.mark.slow  # a fresh install compiles every numba kernel it uses: ~50 s on 2 cores

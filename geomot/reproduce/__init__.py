@@ -1,8 +1,9 @@
 """The figures of Lei-Guo-An-Qi-Luo-Yau-Gu, *Mode Collapse and Regularity of Optimal Transportation
 Maps* (arXiv:1902.02934), reproduced with geomot: what ``geomot reproduce`` and the gallery run.
 
-Each figure's recipe is one module of this package (:mod:`~geomot.reproduce.fig2` ...
-:mod:`~geomot.reproduce.fig6`, :mod:`~geomot.reproduce.mode_collapse`, and the classroom animation
+Each figure's recipe is one module of this package (:mod:`~geomot.reproduce.fig1` ...
+:mod:`~geomot.reproduce.fig6`, :mod:`~geomot.reproduce.fig8`, :mod:`~geomot.reproduce.fig10` (real
+data: scikit-learn's digits, ``pip install geomot[ml]``), :mod:`~geomot.reproduce.mode_collapse`, and the classroom animation
 :mod:`~geomot.reproduce.singular_appears`) with the same three steps:
 
 * ``compute(quick=False, n=None, seed=0, progress=False)`` solves the transport problem and
@@ -14,14 +15,14 @@ Each figure's recipe is one module of this package (:mod:`~geomot.reproduce.fig2
 
 ``quick=True`` uses small sizes (each figure in well under a minute on a laptop); the default
 sizes give publication-quality pictures.  The registry :data:`FIGURES` maps the names
-(``fig2`` ... ``fig6``, ``mode-collapse``, ``singular-appears``) to :class:`FigureSpec`; :func:`reproduce` runs
+(``fig1`` ... ``fig6``, ``fig8``, ``fig10``, ``mode-collapse``, ``singular-appears``) to :class:`FigureSpec`; :func:`reproduce` runs
 several of them.
 
 Example
 -------
 >>> from geomot import reproduce
 >>> sorted(reproduce.FIGURES)
-['fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'mode-collapse', 'singular-appears']
+['fig1', 'fig10', 'fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'fig8', 'mode-collapse', 'singular-appears']
 >>> reproduce.FIGURES["fig3"].min_n
 200
 """
@@ -29,7 +30,7 @@ Example
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from . import fig2, fig3, fig4, fig5, fig6, mode_collapse, singular_appears
+from . import fig1, fig2, fig3, fig4, fig5, fig6, fig8, fig10, mode_collapse, singular_appears
 
 __all__ = ["FigureSpec", "FIGURES", "list_figures", "reproduce"]
 
@@ -94,8 +95,8 @@ class FigureSpec:
 
 
 #: name -> FigureSpec, in the article's order
-FIGURES = {spec.name: spec for spec in map(FigureSpec.of, (fig2, fig3, fig4, fig5, fig6, mode_collapse,
-                                                          singular_appears))}
+FIGURES = {spec.name: spec for spec in map(FigureSpec.of, (fig1, fig2, fig3, fig4, fig5, fig6, fig8, fig10,
+                                                          mode_collapse, singular_appears))}
 
 
 def list_figures():
@@ -103,8 +104,8 @@ def list_figures():
 
     Example
     -------
-    >>> [name for name, _ in list_figures()][:2]
-    ['fig2', 'fig3']
+    >>> [name for name, _ in list_figures()][:3]
+    ['fig1', 'fig2', 'fig3']
     """
     return [(f.name, f.description) for f in FIGURES.values()]
 

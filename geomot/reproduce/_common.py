@@ -133,3 +133,43 @@ def two_panel_map(res, s, target_shape, title, lim_src, lim_tgt, arrows=True, or
         ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
     fig.suptitle(title, fontsize=11)
     return fig
+
+
+class DigitsTransport(NamedTuple):
+    """The latent transport of the real-data figures (fig1, fig8, fig10)."""
+
+    latent: object  # geomot.latent.LatentDigits
+    res: object  # exact OTResult: unit square -> codes
+    singular: object  # SingularSet
+    aware: object  # PiecewiseLinearMap (avoids the singular set)
+    continuous: object  # ContinuousMap: an MLP regressing the OT map
+
+
+def digits_transport(name, sizes, n, quick, seed, progress):
+    """Digits -> 2D t-SNE codes in the unit square -> exact Newton OT from the unit square onto
+    them, the singular set, the singular-aware map and the MLP that regresses the map."""
+    import geomot
+    from ..generate import continuous_map
+    from ..latent import encode_digits, load_digits
+
+    n = size(name, sizes, n, quick)
+    digits = load_digits(None if n >= 1797 else n, seed=0)
+    latent = encode_digits(digits, encoder="tsne", dim=2, seed=0)
+    res = solve(geomot.Domain.box([0.0, 0.0], [1.0, 1.0]), latent.codes, progress, quick)
+    s = geomot.singular_set(res)
+    check(len(s.pairs) > 0, "no singular set between the clusters of the digits' codes")
+    aware = geomot.PiecewiseLinearMap(res, singular=s)
+    cont = continuous_map(res, "mlp", seed=seed)
+    return DigitsTransport(latent, res, s, aware, cont)
+
+
+def class_raster(res, labels, pixels=300):
+    """(pixels, pixels) class of the target of each pixel of the unit square (the map's cells)."""
+    g = (np.arange(pixels) + 0.5) / pixels
+    xx, yy = np.meshgrid(g, g)
+    idx = res.potential.index(np.column_stack([xx.ravel(), yy.ravel()]))
+    return np.asarray(labels)[idx].reshape(pixels, pixels)
+
+
+#: one colour per digit class
+DIGIT_COLORS = "tab10"
