@@ -19,9 +19,11 @@ P. Vaněk, J. Mandel, M. Brezina, *Algebraic multigrid by smoothed aggregation f
 fourth order elliptic problems*, Computing 56 (1996).
 """
 
+import functools
+
 import numpy as np
-from threadpoolctl import threadpool_limits
 from numba import njit
+from threadpoolctl import ThreadpoolController
 
 #: values of ``solve_ot(linear_solver=...)``
 LINEAR_SOLVERS = ("auto", "direct", "amg")
@@ -216,8 +218,15 @@ def _solve_laplacian(H, rhs, solver, rtol, order=None, amg_cache=None, nu=None, 
     # and SuperLU's small supernode blocks, far too small to gain from threads, while
     # OpenBLAS's idle threads spin against numba's and other processes' on a small machine:
     # measured on 2 loaded cores, 3D n=3e4 linear solves 10.3 s -> 1.1 s, 2D n=1e5 16.9 s -> 4.3 s
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_threads().limit(limits=1, user_api="blas"):
         return _solve_laplacian_serial(H, rhs, solver, rtol, order, amg_cache, nu, max_rel)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_threads():
+    """The BLAS libraries loaded by the first solve (numpy's, scipy's): found once (~6 ms),
+    then each limit costs ~0.1 ms."""
+    return ThreadpoolController()
 
 
 def _solve_laplacian_serial(H, rhs, solver, rtol, order, amg_cache, nu, max_rel):
