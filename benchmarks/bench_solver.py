@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 
-def run_case(dim, n, tol, linear_solver, seed):
+def run_case(dim, n, tol, linear_solver, seed, hull_unit=True, progress=False):
     """Solve one case in this process; return a dict of numbers."""
     from scipy.spatial import ConvexHull
 
@@ -46,8 +46,8 @@ def run_case(dim, n, tol, linear_solver, seed):
     y = np.random.default_rng(seed).random((n, dim))
     h0 = -0.5 * np.einsum("ij,ij->i", y, y)
     lifted = np.column_stack([y, -2.0 * h0])
-    t_hull = np.inf
-    for _ in range(3 if n <= 200_000 else 1):  # best of 3 (one at a million points: ~10-20 s)
+    t_hull = np.inf if hull_unit else None
+    for _ in range(0 if not hull_unit else 3 if n <= 200_000 else 1):  # best of 3 (one at a million points: ~10-20 s)
         t = time.perf_counter()
         ConvexHull(lifted)
         t_hull = min(t_hull, time.perf_counter() - t)
@@ -62,7 +62,7 @@ def run_case(dim, n, tol, linear_solver, seed):
     power._regular_triangulation = counted
     try:
         t = time.perf_counter()
-        res = solve_ot(dom, y, tol=tol, linear_solver=linear_solver)
+        res = solve_ot(dom, y, tol=tol, linear_solver=linear_solver, progress=progress)
         t_solve = time.perf_counter() - t
     finally:
         power._regular_triangulation = hull_fn
@@ -70,7 +70,7 @@ def run_case(dim, n, tol, linear_solver, seed):
     return {
         "dim": dim, "n": n, "tol": tol, "linear_solver": linear_solver, "converged": bool(res.converged),
         "iterations": int(res.iterations), "final_error": float(res.history[-1]),
-        "hull_call_s": t_hull, "solve_s": t_solve, "hull_calls": t_solve / t_hull, "hulls_built": builds[0],
+        "hull_call_s": t_hull, "solve_s": t_solve, "hull_calls": None if t_hull is None else t_solve / t_hull, "hulls_built": builds[0],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "timings": tim,
     }
@@ -78,8 +78,9 @@ def run_case(dim, n, tol, linear_solver, seed):
 
 def _print_case(r):
     t = r["timings"]
-    print(f"\n{r['dim']}D n={r['n']:>8d}  solve {r['solve_s']:8.2f} s = {r['hull_calls']:5.1f} hull-calls "
-          f"(one hull-call {r['hull_call_s']:.3f} s)  Newton iterations {r['iterations']}  "
+    unit = r["hull_call_s"]
+    calls = "(no hull-call unit)" if unit is None else f"= {r['hull_calls']:5.1f} hull-calls (one hull-call {unit:.3f} s)"
+    print(f"\n{r['dim']}D n={r['n']:>8d}  solve {r['solve_s']:8.2f} s {calls}  Newton iterations {r['iterations']}  "
           f"error {r['final_error']:.2e}  converged {r['converged']}  peak RSS {r['peak_rss_mb']:.0f} MB")
     print(f"  start diagram {t['start'][0]:.3f} s; lifted hulls built by the solver: {r['hulls_built']}"
           + " (the other triangulations were repaired by flips)")
@@ -90,7 +91,8 @@ def _print_case(r):
               f"{int(t.get('cg_iterations', [0] * 99)[k]):7d} {int(t.get('amg_setups', [0] * 99)[k]):11d} "
               f"{t['backtracking'][k]:10.3f}")
     tot = {k: float(np.sum(t[k])) for k in ("hull", "integration", "assembly", "linear_solve", "backtracking")}
-    print("  total " + "  ".join(f"{k} {v:.2f}s ({v / r['hull_call_s']:.1f} hull-calls)" for k, v in tot.items())
+    print("  total " + "  ".join(f"{k} {v:.2f}s" + ("" if unit is None else f" ({v / unit:.1f} hull-calls)")
+                                 for k, v in tot.items())
           + f"  start {t['start'][0]:.2f}s")
 
 
@@ -103,10 +105,14 @@ def main(argv=None):
     p.add_argument("--linear-solver", default="auto", choices=["auto", "direct", "amg"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the results to this file")
+    p.add_argument("--no-hull-unit", action="store_true",
+                   help="skip the one-qhull-call baseline (at 1e7 targets it alone needs ~10 GB)")
+    p.add_argument("--progress", action="store_true", help="show the solve's progress bar (stderr)")
     p.add_argument("--case", nargs=2, type=int, metavar=("DIM", "N"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.case:
-        r = run_case(args.case[0], args.case[1], args.tol, args.linear_solver, args.seed)
+        r = run_case(args.case[0], args.case[1], args.tol, args.linear_solver, args.seed,
+                     hull_unit=not args.no_hull_unit, progress=args.progress)
         print("RESULT " + json.dumps(r))
         return 0
     cases = [(d, int(n)) for d in args.dims for n in args.sizes]
@@ -117,10 +123,12 @@ def main(argv=None):
     for d, n in cases:
         cmd = [sys.executable, os.path.abspath(__file__), "--case", str(d), str(n), "--tol", str(args.tol),
                "--linear-solver", args.linear_solver, "--seed", str(args.seed)]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        cmd += ["--no-hull-unit"] * args.no_hull_unit + ["--progress"] * args.progress
+        # the progress bar (stderr) passes through when asked for
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if args.progress else subprocess.PIPE, text=True)
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
         if out.returncode or not line:
-            print(f"{d}D n={n}: failed\n{out.stderr[-2000:]}")
+            print(f"{d}D n={n}: failed (exit {out.returncode})\n{(out.stderr or '')[-2000:]}")
             continue
         r = json.loads(line[0][len("RESULT "):])
         results.append(r)
