@@ -75,7 +75,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from . import _tiles
 from ._tol import scale_of, tol
-from ._validate import as_points, as_vector, readonly
+from ._validate import as_points, as_vector, readonly, require_distributed
 
 __all__ = ["AffineFrame", "affine_frame", "RegularTriangulation", "regular_triangulation"]
 
@@ -446,7 +446,7 @@ def regular_triangulation(y, h, *, client=None):
     y = as_points(y, "y")
     h = as_vector(h, "h", n=y.shape[0])
     if client is not None:
-        _tiles._require_distributed(client)
+        require_distributed(client)
     return _regular_triangulation(y, h, None if client is None else _tiles.TileOptions(client=client))
 
 
