@@ -59,6 +59,14 @@ def as_points(x, name, dim=None, min_rows=1, dim_of="the domain"):
     return np.ascontiguousarray(a)
 
 
+def as_source_points(x, dim):
+    """``x`` as validated ``(N, dim)`` points (:func:`as_points`, named ``x``, zero rows
+    allowed); an empty sequence is ``(0, dim)`` (the input of a map of source points)."""
+    if np.size(x) == 0 and np.ndim(x) < 2:
+        return np.zeros((0, dim))
+    return as_points(x, "x", dim=dim, min_rows=0)
+
+
 def as_vector(x, name, n=None, positive=False, nonnegative=False):
     """Return ``x`` as a float64 ``(n,)`` array copy, checked finite (and positive if asked).
 
@@ -189,3 +197,19 @@ def as_probabilities(x, name, n=None):
     if not (np.isfinite(total) and total > 0):  # pragma: no cover - cannot happen after the division
         raise ValueError(f"{name} must have a positive finite total, got {total!r}")
     return a / total
+
+
+def require_distributed(client):
+    """``client`` must be usable: dask.distributed importable and a map/gather interface.
+
+    ``ImportError`` (naming the install) without dask.distributed, ``ValueError`` naming
+    ``client`` for an object without ``map`` and ``gather``.
+    """
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("client= needs dask.distributed, which is not installed; install it with "
+                          "`pip install 'dask[distributed]'` (or `pip install geomot[dask]`), or pass client=None"
+                          ) from None
+    if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
+        raise ValueError(f"client must be a dask.distributed.Client (with .map and .gather), got {type(client).__name__}")

@@ -58,6 +58,9 @@ Lower-dimensional and degenerate cases
 
 The functions work on the coordinates they are given and assume nothing about the origin:
 the frame is centred on the points' mean and the lifted heights on their mean.
+Two private helpers compute for this module and own nothing: :mod:`geomot._simplices` (numba
+kernels over simplices: CSR adjacency, solid vertices, cell boxes; re-exported here) and
+:mod:`geomot._flip3d_state` (the start of the 3D flips from qhull's tetrahedra).
 
 References
 ----------
@@ -70,12 +73,13 @@ quickhull algorithm for convex hulls*, ACM TOMS 22 (1996).
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from scipy.spatial import ConvexHull, QhullError
 
 from . import _tiles
+from ._flip3d_state import _flip_state_3d, _hull_triangles_3d
+from ._simplices import _cell_boxes, _simplex_adjacency, _solid_vertices
 from ._tol import scale_of, tol
-from ._validate import as_points, as_vector, readonly
+from ._validate import as_points, as_vector, readonly, require_distributed
 
 __all__ = ["AffineFrame", "affine_frame", "RegularTriangulation", "regular_triangulation"]
 
@@ -250,47 +254,6 @@ def _lower_hull(t, z):
     return (np.ascontiguousarray(simp, dtype=np.int64), np.ascontiguousarray(top_simp, dtype=np.int64))
 
 
-# ----------------------------------------------------------------- adjacency
-@njit(cache=True)
-def _simplex_adjacency(simp, n):
-    """Symmetric CSR adjacency (sorted, without duplicates) of the edges of the simplices."""
-    k = simp.shape[1]
-    deg = np.zeros(n + 1, dtype=np.int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            deg[simp[s, p] + 1] += k - 1
-    for i in range(n):
-        deg[i + 1] += deg[i]
-    fill = deg[:-1].copy()
-    raw = np.empty(deg[n], dtype=np.int32)  # (vertex indices; half the memory traffic of int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            a = simp[s, p]
-            for q in range(k):
-                if q != p:
-                    raw[fill[a]] = simp[s, q]
-                    fill[a] += 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    out = np.empty(deg[n], dtype=np.int64)
-    seen = np.full(n, -1, dtype=np.int32)  # row that last saw each neighbour: O(1) dedupe
-    m = 0
-    for i in range(n):
-        start = m
-        for p in range(deg[i], deg[i + 1]):
-            v = raw[p]
-            if seen[v] != i:
-                seen[v] = i
-                # insertion into the sorted unique row (rows are short: ~6 in 2D, ~15 in 3D)
-                q = m - 1
-                while q >= start and out[q] > v:
-                    out[q + 1] = out[q]
-                    q -= 1
-                out[q + 1] = v
-                m += 1
-        indptr[i + 1] = m
-    return indptr, out[:m].copy()
-
-
 # ----------------------------------------------------------------- regular triangulation
 @dataclass(frozen=True)
 class RegularTriangulation:
@@ -327,81 +290,6 @@ class RegularTriangulation:
             return np.full((n, d), -np.inf), np.full((n, d), np.inf)
         return _cell_boxes(self.simplices, self.top_simplices, y, wphi, 1e-9 * scale_of(y))
 
-
-@njit(cache=True)
-def _cell_boxes(simp, top_simp, y, wphi, margin):
-    """Bounding boxes of the cells from their power vertices (the duals of the simplices).
-
-    The power vertex of a lower simplex solves <x, y_j - y_0> = h_0 - h_j (j = 1..d), with
-    h_0 - h_j = wphi_0 - wphi_j + <y_j - y_0, (y_0 + y_j) / 2> (``wphi = h + |y|^2 / 2``).  A cell
-    is bounded when its target is not adjacent to the extra top point (i.e. not on the
-    boundary of the targets' convex hull); its box is the box of its power vertices.
-    Ill-conditioned simplices make their cells fall back to unbounded boxes.
-    """
-    n, d = y.shape
-    lo = np.full((n, d), np.inf)
-    hi = np.full((n, d), -np.inf)
-    unbounded = np.zeros(n, dtype=np.bool_)
-    for s in range(top_simp.shape[0]):
-        for p in range(top_simp.shape[1]):
-            v = top_simp[s, p]
-            if v < n:
-                unbounded[v] = True
-    A = np.empty((d, d))
-    b = np.empty(d)
-    x = np.empty(d)
-    for s in range(simp.shape[0]):
-        i0 = simp[s, 0]
-        prod = 1.0
-        for r in range(d):
-            j = simp[s, r + 1]
-            nr = 0.0
-            for c in range(d):
-                A[r, c] = y[j, c] - y[i0, c]
-                nr += A[r, c] * A[r, c]
-            prod *= np.sqrt(nr)
-            b[r] = wphi[i0] - wphi[j]
-            for c in range(d):
-                b[r] += 0.5 * A[r, c] * (y[i0, c] + y[j, c])
-        if d == 2:
-            det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
-            ok = abs(det) > 1e-10 * prod
-            if ok:
-                x[0] = (b[0] * A[1, 1] - A[0, 1] * b[1]) / det
-                x[1] = (A[0, 0] * b[1] - b[0] * A[1, 0]) / det
-        else:
-            c00 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
-            c01 = A[1, 2] * A[2, 0] - A[1, 0] * A[2, 2]
-            c02 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
-            det = A[0, 0] * c00 + A[0, 1] * c01 + A[0, 2] * c02
-            ok = abs(det) > 1e-10 * prod
-            if ok:
-                # x = A^{-1} b via the adjugate
-                x[0] = (b[0] * c00 + b[1] * (A[0, 2] * A[2, 1] - A[0, 1] * A[2, 2])
-                        + b[2] * (A[0, 1] * A[1, 2] - A[0, 2] * A[1, 1])) / det
-                x[1] = (b[0] * c01 + b[1] * (A[0, 0] * A[2, 2] - A[0, 2] * A[2, 0])
-                        + b[2] * (A[0, 2] * A[1, 0] - A[0, 0] * A[1, 2])) / det
-                x[2] = (b[0] * c02 + b[1] * (A[0, 1] * A[2, 0] - A[0, 0] * A[2, 1])
-                        + b[2] * (A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0])) / det
-        for p in range(d + 1):
-            v = simp[s, p]
-            if not ok:
-                unbounded[v] = True
-                continue
-            for c in range(d):
-                if x[c] < lo[v, c]:
-                    lo[v, c] = x[c]
-                if x[c] > hi[v, c]:
-                    hi[v, c] = x[c]
-    for v in range(n):
-        for c in range(d):
-            if unbounded[v]:
-                lo[v, c] = -np.inf
-                hi[v, c] = np.inf
-            else:
-                lo[v, c] -= margin
-                hi[v, c] += margin
-    return lo, hi
 
 
 def regular_triangulation(y, h, *, client=None):
@@ -446,7 +334,7 @@ def regular_triangulation(y, h, *, client=None):
     y = as_points(y, "y")
     h = as_vector(h, "h", n=y.shape[0])
     if client is not None:
-        _tiles._require_distributed(client)
+        require_distributed(client)
     return _regular_triangulation(y, h, None if client is None else _tiles.TileOptions(client=client))
 
 
@@ -524,43 +412,6 @@ def _hull_halfspaces(p, simp):
     ok &= side != 0
     nrm = nrm[ok] / np.linalg.norm(nrm[ok], axis=1)[:, None]
     return nrm, np.einsum("ij,ij->i", nrm, p0[ok])
-
-
-def _solid_vertices(t, simp, n):
-    """(n,) bool: vertices of the simplices ``simp (s, k+1)`` of ``t (n, k)`` that are not flat
-    (relative volume, |det| over the product of the edge lengths, above ``tol.flat``)."""
-    k = t.shape[1]
-    if k in (2, 3):
-        return _solid_vertices_kernel(t, simp, n, tol.flat)
-    e = t[simp[:, 1:]] - t[simp[:, :1]]
-    solid = np.abs(np.linalg.det(e)) > tol.flat * np.prod(np.linalg.norm(e, axis=2), axis=1)
-    return np.bincount(simp[solid].ravel(), minlength=n) > 0
-
-
-@njit(cache=True)
-def _solid_vertices_kernel(t, simp, n, rtol):
-    k = t.shape[1]
-    out = np.zeros(n, dtype=np.bool_)
-    e = np.empty((3, 3))
-    for s in range(simp.shape[0]):
-        i0 = simp[s, 0]
-        prod = 1.0
-        for r in range(k):
-            nr = 0.0
-            for c in range(k):
-                e[r, c] = t[simp[s, r + 1], c] - t[i0, c]
-                nr += e[r, c] * e[r, c]
-            prod *= np.sqrt(nr)
-        if k == 2:
-            det = e[0, 0] * e[1, 1] - e[0, 1] * e[1, 0]
-        else:
-            det = (e[0, 0] * (e[1, 1] * e[2, 2] - e[1, 2] * e[2, 1])
-                   - e[0, 1] * (e[1, 0] * e[2, 2] - e[1, 2] * e[2, 0])
-                   + e[0, 2] * (e[1, 0] * e[2, 1] - e[1, 1] * e[2, 0]))
-        if abs(det) > rtol * prod:
-            for p in range(k + 1):
-                out[simp[s, p]] = True
-    return out
 
 
 def _check_triangulation(tri, y, name="triangulation"):
@@ -712,114 +563,3 @@ def _flipped_triangulation_3d(previous, y, wphi, max_flips=None):
     out = RegularTriangulation(indptr, indices, np.zeros(n, dtype=bool), 3, tet, top, previous.frame)
     out.__dict__["_flip_state"] = (tet, nbr, indptr, indices, top)
     return out, _flip3d.STATUS_OK
-
-
-def _flip_state_3d(previous, y):
-    """``(tet, nbr, indptr, indices, top)`` of a qhull triangulation, or ``()`` (no flips).
-
-    Positive tetrahedra and their neighbours (``nbr[t, k]`` across the triangle opposite
-    ``tet[t, k]``, -1 on the convex hull), their adjacency (qhull's unless flat tetrahedra
-    were dropped) and hull triangles.  qhull's split of a degenerate facet may leave flat
-    tetrahedra: no flips from there, unless they lie in a face of conv(y)
-    (:func:`_without_boundary_flats`).
-    """
-    from . import _flip3d
-
-    n = y.shape[0]
-    simp = np.ascontiguousarray(previous.simplices, dtype=np.int64)
-    tet = _without_boundary_flats(simp, y)
-    if tet is None:
-        return ()
-    tet = _spatially_sorted(tet, y)
-    nbr = _flip3d.tet_neighbors(tet, n)
-    if not _flip3d.orient_positive(tet, nbr, y):
-        return ()
-    if tet.shape[0] == simp.shape[0]:
-        indptr, indices = previous.indptr, previous.indices
-    else:  # without the flat tetrahedra's edges (zero facet measure)
-        indptr, indices = _simplex_adjacency(tet, n)
-    return tet, nbr, indptr, indices, _hull_triangles_3d(tet, nbr, n)
-
-
-def _hull_triangles_3d(tet, nbr, n):
-    """The convex-hull triangles with the extra point ``n`` above the targets: their vertices
-    have unbounded cells (what :meth:`RegularTriangulation.cell_boxes` reads from qhull's
-    non-lower facets)."""
-    from . import _flip3d
-
-    bnd = _flip3d.boundary_faces(tet, nbr)
-    return np.column_stack([bnd, np.full(bnd.shape[0], n, dtype=np.int64)])
-
-
-def _spatially_sorted(tet, y):
-    """The rows of ``tet (s, 4)`` sorted by the cell of their centroid in a grid of about 32
-    tetrahedra per cell (row-major): neighbours get close indices, which makes the passes of
-    :mod:`geomot._flip3d` over the triangles about twice faster at 1e5 targets (qhull's
-    order is its insertion order, spatially random)."""
-    cen = y[tet[:, 0]] + y[tet[:, 1]] + y[tet[:, 2]] + y[tet[:, 3]]
-    lo = cen.min(axis=0)
-    span = np.ptp(cen, axis=0)
-    span[span == 0] = 1.0
-    g = max(1, int(round((tet.shape[0] / 32.0) ** (1.0 / 3.0))))
-    q = np.minimum(((cen - lo) / span * g).astype(np.int64), g - 1)
-    return np.ascontiguousarray(tet[np.argsort((q[:, 0] * g + q[:, 1]) * g + q[:, 2], kind="stable")])
-
-
-#: at most this many distinct planes of flat tetrahedra are tested against conv(y)
-_MAX_FLAT_PLANES = 64
-
-
-def _without_boundary_flats(tet, y):
-    """The tetrahedra ``tet (s, 4)`` less the flat ones that lie in a face of conv(y); None
-    when other flat ones remain (or too many planes to test).
-
-    Targets on a face of conv(y) (a grid's sides) lift to a *vertical* facet of the lifted
-    hull, which rounding may count among the lower ones: qhull's split of it is flat
-    tetrahedra in that face, glued to nothing on the outside.  Without them the others still
-    tetrahedralize conv(y) (their triangles in the face are the lower chain of the face's
-    lifted targets).  Flat tetrahedra elsewhere glue the inconsistent splits of a merged
-    facet (cospherical targets): without them the tetrahedra would not be face-to-face.
-    """
-    from . import _flip3d
-
-    flat = _flip3d.flat_tetrahedra(tet, y)
-    if not flat.any():
-        return tet
-    q = y[tet[flat]]  # (f, 4, 3)
-    # the normal of each flat tetrahedron: the largest cross product of its edges from vertex 0
-    e = q[:, 1:] - q[:, :1]
-    cands = np.stack([np.cross(e[:, 0], e[:, 1]), np.cross(e[:, 0], e[:, 2]), np.cross(e[:, 1], e[:, 2])], axis=1)
-    best = np.argmax(np.linalg.norm(cands, axis=2), axis=1)
-    nrm = cands[np.arange(len(best)), best]
-    length = np.linalg.norm(nrm, axis=1)
-    # four collinear points have no plane of their own: they must lie in one of the others'
-    line = length <= 1e-9 * np.max(np.einsum("ijk,ijk->ij", e, e), axis=1)
-    on_line, q = q[line], q[~line]
-    if q.shape[0] == 0:
-        return None
-    nrm = nrm[~line] / length[~line, None]
-    # one orientation per plane: the largest component positive
-    sign = np.sign(nrm[np.arange(len(nrm)), np.argmax(np.abs(nrm), axis=1)])
-    nrm *= sign[:, None]
-    off = np.einsum("ij,ij->i", nrm, q[:, 0])
-    reach = tol.rank * scale_of(y)
-    key = np.column_stack([np.round(nrm / 1e-9), np.round(off / max(reach, 1e-300))])
-    planes, inverse = np.unique(key, axis=0, return_inverse=True)
-    if planes.shape[0] > _MAX_FLAT_PLANES:
-        return None
-    inverse = inverse.ravel()
-    for p in range(planes.shape[0]):
-        first = int(np.argmax(inverse == p))
-        dist = y @ nrm[first] - off[first]
-        if dist.max() > reach and dist.min() < -reach:  # targets on both sides: not a face
-            return None
-        # every flat tetrahedron of this plane lies in it
-        members = q[inverse == p].reshape(-1, 3)
-        if np.abs(members @ nrm[first] - off[first]).max() > reach:
-            return None
-        if on_line.shape[0]:
-            inside = np.all(np.abs(on_line @ nrm[first] - off[first]) <= reach, axis=1)
-            on_line = on_line[~inside]
-    if on_line.shape[0]:
-        return None
-    return np.ascontiguousarray(tet[~flat])

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geomot import Domain, _tiles, lifting, power
+from geomot import Domain, _tile_split, _tile_verify, _tiles, lifting, power
 from geomot._tiles import TileOptions, tiled_lower_hull
 
 
@@ -289,18 +289,18 @@ def test_verification_rejects_a_wrong_triangulation():
     simp = np.sort(inv[simp], axis=1)
     hull_pts = np.unique(simp)
     starts = np.zeros(build.tiling.count, dtype=np.int64)
-    assert _tiles._verify(build, simp, hull_pts, starts).ok
+    assert _tile_verify._verify(build, simp, hull_pts, starts).ok
     # an interior edge (a, b) with triangles (a, b, c), (a, b, d) -> (a, c, d), (b, c, d)
-    ptr, lst = _tiles._incidence(simp, len(y))
-    status, _ = _tiles._ridge_status(simp, build.t, build.w, ptr, lst, 1)
-    s, j = map(int, np.argwhere(status == _tiles._RIDGE_OK)[0])
-    count, other, jo = _tiles._across(simp, ptr, lst, s, j)
+    ptr, lst = _tile_verify._incidence(simp, len(y))
+    status, _ = _tile_verify._ridge_status(simp, build.t, build.w, ptr, lst, 1)
+    s, j = map(int, np.argwhere(status == _tile_verify._RIDGE_OK)[0])
+    count, other, jo = _tile_verify._across(simp, ptr, lst, s, j)
     a, b = np.delete(simp[s], j)
     c, e = simp[s, j], simp[other, jo]
     bad = simp.copy()
     bad[s] = np.sort([a, c, e])
     bad[other] = np.sort([b, c, e])
-    verdict = _tiles._verify(build, bad, hull_pts, starts)
+    verdict = _tile_verify._verify(build, bad, hull_pts, starts)
     assert not verdict.ok
 
 
@@ -311,11 +311,11 @@ def test_ridge_checks_in_threads_agree_with_one():
     simp, _ = lifting._lower_hull(t, z)
     simp = np.ascontiguousarray(np.sort(simp, axis=1))
     w = np.einsum("ij,ij->i", t, t) - z
-    ptr, lst = _tiles._incidence(simp, len(y))
-    one, vol1 = _tiles._ridge_status(simp, t, w, ptr, lst, 1)
-    two, vol2 = _tiles._ridge_status(simp, t, w, ptr, lst, 2)
+    ptr, lst = _tile_verify._incidence(simp, len(y))
+    one, vol1 = _tile_verify._ridge_status(simp, t, w, ptr, lst, 1)
+    two, vol2 = _tile_verify._ridge_status(simp, t, w, ptr, lst, 2)
     np.testing.assert_array_equal(one, two)
-    assert not np.any(one == _tiles._UNKNOWN) and not np.any(one >= _tiles._RIDGE_BAD)
+    assert not np.any(one == _tile_verify._UNKNOWN) and not np.any(one >= _tile_verify._RIDGE_BAD)
     assert vol2 == pytest.approx(vol1, rel=1e-12)
 
 
@@ -324,7 +324,7 @@ def test_kd_tiles_partition_space_and_locate_their_targets():
     rng = np.random.default_rng(0)
     t = rng.random((5000, 3))
     t[:500, 0] = 0.5  # ties of coordinates
-    til = _tiles._kd_tiling(t, 300)
+    til = _tile_split._kd_tiling(t, 300)
     assert til.count == 17  # ceil(5000 / 300) tiles of about 300 (ties of coordinates allowed)
     assert np.diff(til.start).min() >= 150 and np.diff(til.start).max() <= 450
     np.testing.assert_array_equal(np.sort(til.perm), np.arange(5000))
