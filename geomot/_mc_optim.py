@@ -28,8 +28,11 @@ masses and error).  One batch is one evaluation, whatever the optimiser does wit
     its error is at most :math:`(1 - \\tau/2)` times the base's plus twice the noise band of its
     batch, and it empties no cell that held samples (with at least 30 expected); otherwise
     :math:`\\tau` is halved (below 1/16 the base is evaluated afresh) and doubled back after an
-    acceptance.  A cell that stays empty is lifted by its measured margin (the height it
-    lacks to win one sample) plus :math:`\\delta`.
+    acceptance (a step capped by ``lr`` to a fraction :math:`c` of Newton's must give
+    :math:`(1 - \\tau c / 2)`).  A cell that stays empty is lifted by its measured margin (the
+    height it lacks to win one sample) plus :math:`\\delta`; a warm start ``h0`` with cells that
+    should hold 30 samples or more and hold none is replaced by the default start (with a
+    warning), as the exact Newton solver does.
 ``"adam"`` -- Adam on the gradient :math:`\\hat m - \\nu` (the AE-OT choice), step ``lr``,
     halved when the mean error of a window of 20 batches has not fallen by 10 %.
 ``"sgd"`` -- averaged SGD (Polyak-Ruppert, as POT and ott-jax use for semi-discrete OT): steps
@@ -150,10 +153,12 @@ class _Point:
 
 
 class _Optimizer:
-    """Common part: the last accepted point (:attr:`base`) and the per-size evaluation count."""
+    """Common part: the last accepted point (:attr:`base`)."""
 
     name = ""
     needs_pairs = False
+    #: whether a start with empty cells must be replaced (the Newton system has no row for them)
+    needs_full_start = False
 
     def __init__(self, nu, lr):
         self.nu = nu
@@ -163,6 +168,10 @@ class _Optimizer:
     def level_changed(self):
         """The sample size grew (called before the next :meth:`next_point`)."""
 
+    def restart(self):
+        """Forget the points seen (a new start)."""
+        self.base = None
+
     def next_point(self, point, delta):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -170,11 +179,13 @@ class _Optimizer:
 class _Newton(_Optimizer):
     name = "newton"
     needs_pairs = True
+    needs_full_start = True
 
     def __init__(self, nu, lr):
         super().__init__(nu, lr)
         self.tau = 1.0
         self.direction = None
+        self.shrink = 1.0  # the fraction of the Newton step left by the cap ``lr``
 
     def _accept(self, point):
         b = self.base
@@ -184,7 +195,8 @@ class _Newton(_Optimizer):
         emptied = (point.stats.counts == 0) & (b.stats.counts > 0) & (expected >= EMPTY_MIN_EXPECTED)
         if np.any(emptied):
             return False
-        return point.err <= (1.0 - 0.5 * self.tau) * b.err + ACCEPT_NOISE * point.band
+        # the decrease a step of this (damped, capped) fraction of Newton's should give
+        return point.err <= (1.0 - 0.5 * self.tau * self.shrink) * b.err + ACCEPT_NOISE * point.band
 
     def _direction(self, point, delta):
         n = self.nu.shape[0]
@@ -198,10 +210,12 @@ class _Newton(_Optimizer):
             margin[point.stats.probe] = point.stats.probe_margin
             lift = empty & np.isfinite(margin)
             d[lift] = -margin[lift] + delta
+        self.shrink = 1.0
         if self.lr is not None:
             big = float(np.max(np.abs(d)))
             if big > self.lr:
-                d = d * (self.lr / big)
+                self.shrink = self.lr / big
+                d = d * self.shrink
         return d
 
     def next_point(self, point, delta):

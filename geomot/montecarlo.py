@@ -69,6 +69,9 @@ FINAL_BAND_FRACTION = 0.5
 MAX_SAMPLES = 2**27
 #: samples of the domain that set the default start (and the first near-facet gap)
 START_SAMPLES = 10_000
+#: a warm start whose batch leaves a cell empty that should hold this many samples is replaced
+#: by the default start (Newton; the exact solver does the same)
+EMPTY_START_MIN_EXPECTED = 30
 
 
 def _readonly(a, dtype=np.float64):
@@ -465,7 +468,9 @@ def solve_montecarlo(
     h0 : (n,) array_like, optional
         Starting heights.  Default: the Voronoi diagram of the targets moved onto the
         source by a similarity (matching the mean and, in the narrowest direction, the
-        spread of a sample of the domain), so that no cell starts far from its share.
+        spread of a sample of the domain), so that no cell starts far from its share.  With
+        ``optimizer="newton"`` an ``h0`` whose first batch leaves empty a cell that should
+        hold 30 samples or more is replaced by that default (with a ``UserWarning``).
     seed : None, int or numpy.random.Generator
         Seeds the samples: same seed, same run -- in process or on any cluster.
     backend : {"numpy", "numba", "cupy"}
@@ -589,11 +594,10 @@ def solve_montecarlo(
 
     m0 = START_SAMPLES if n_samples is None else min(n_samples, START_SAMPLES)
     x0 = _DomainSampler(domain, frame).draw(_backend.get_backend(name="numpy"), streams.start, m0)
-    if h0 is None:  # the matched Voronoi start, computed in the frame
-        h = _matched_heights(x0, yf)
-    else:
-        h = frame.heights_to_frame(yf, h0)
+    matched = _matched_heights(x0, yf)  # the default start: the matched Voronoi diagram, in the frame
+    h = matched if h0 is None else frame.heights_to_frame(yf, h0)
     h = h - h.mean()
+    warm = h0 is not None
     if lr is None and optimizer != "newton":
         lr = _default_lr(domain, y)
     step = None if lr is None else lr / frame.scale  # a step on h is a step / (s t) on h'
@@ -647,7 +651,15 @@ def solve_montecarlo(
                 t_batch.append(t1 - t0)
                 t_step.append(0.0)
                 break
-            h = opt.next_point(point, delta)
+            empty_start = np.flatnonzero((stats.counts == 0) & (nu * N >= EMPTY_START_MIN_EXPECTED))
+            if warm and len(history) == 1 and opt.needs_full_start and empty_start.size:
+                warnings.warn(f"solve_montecarlo: h0 leaves {empty_start.size} empty cell(s) (first: "
+                              f"{int(empty_start[0])}); falling back to the default start", UserWarning,
+                              stacklevel=_external_stacklevel())
+                opt.restart()
+                h = matched - matched.mean()
+            else:
+                h = opt.next_point(point, delta)
             if schedule.update(opt.base.err if opt.base is not None else err):
                 opt.level_changed()
             if density is not None and stats.near > 0:
