@@ -22,17 +22,28 @@ masses and error).  One batch is one evaluation, whatever the optimiser does wit
     :math:`K = \\max(1000, 8 n \\ln n)` of them give a
     Laplacian close to the true one in the spectral sense, so :math:`\\delta` is set at every
     batch for about ``K`` of them (at most a quarter of the batch).  The step solves
-    :math:`\\hat L\\, \\Delta = -(\\hat m - \\nu)` per connected component (rhs projected to
-    sum zero, one node pinned; Jacobi-preconditioned CG) and is damped as Kitagawa-Mérigot-
-    Thibert do, but on noisy evaluations: the trial :math:`h + \\tau \\Delta` is accepted when
-    its error is at most :math:`(1 - \\tau/2)` times the base's plus twice the noise band of its
-    batch, and it empties no cell that held samples (with at least 30 expected); otherwise
-    :math:`\\tau` is halved (below 1/16 the base is evaluated afresh) and doubled back after an
-    acceptance (a step capped by ``lr`` to a fraction :math:`c` of Newton's must give
-    :math:`(1 - \\tau c / 2)`).  A cell that stays empty is lifted by its measured margin (the
-    height it lacks to win one sample) plus :math:`\\delta`; a warm start ``h0`` with cells that
-    should hold 30 samples or more and hold none is replaced by the default start (with a
-    warning), as the exact Newton solver does.
+
+    .. math:: \\big(\\hat L + \\operatorname{diag}(p) + \\lambda \\kappa \\operatorname{diag}(\\nu)\\big)
+              \\Delta = -(\\hat m - \\nu)
+
+    (Jacobi-preconditioned CG).  :math:`\\kappa` is the median stiffness per unit mass,
+    :math:`\\hat L_{ii} / \\nu_i`, of the cells seen by at least 10 near-facet samples, and
+    :math:`p_i = \\kappa \\nu_i\\, 10 / (c_i + 10)` shrinks the row of a cell seen by only
+    :math:`c_i` of them towards a typical cell's of its mass (a row estimated from two samples
+    can be ten times too small, and its cell's step ten times too large); an empty cell
+    (:math:`c_i = 0`) is lifted as a typical cell would be.  :math:`\\lambda` is the
+    Levenberg-Marquardt damping: the trial :math:`h + \\Delta` is accepted when its error falls
+    by at least half what the linear model :math:`\\hat m - \\nu + \\hat L \\Delta` predicts, up to
+    twice the noise band of its batch, and it empties no cell that held samples (with at least
+    30 expected); then :math:`\\lambda \\leftarrow \\lambda / 4` (down to 1e-3), else
+    :math:`\\lambda \\leftarrow 4 \\lambda` and a new trial from the same base (beyond 1e3 the base
+    is evaluated afresh: its own error may have been a lucky draw).  A large :math:`\\lambda`
+    turns the step towards diagonally scaled gradient descent, which a line search on a wrong
+    Newton direction cannot do.  ``lr`` caps the largest change of a height.  A cell that
+    stays empty is lifted at least by its measured margin (the height it lacks to win one
+    sample) plus :math:`\\delta`; a warm start ``h0`` with cells that should hold 30 samples or
+    more and hold none is replaced by the default start (with a warning), as the exact Newton
+    solver does.
 ``"adam"`` -- Adam on the gradient :math:`\\hat m - \\nu` (the AE-OT choice), step ``lr``,
     halved when the mean error of a window of 20 batches has not fallen by 10 %.
 ``"sgd"`` -- averaged SGD (Polyak-Ruppert, as POT and ott-jax use for semi-discrete OT): steps
@@ -47,6 +58,8 @@ References
 ----------
 J. Kitagawa, Q. Mérigot, B. Thibert, *Convergence of a Newton algorithm for semi-discrete
 optimal transport*, J. Eur. Math. Soc. 21 (2019).
+J. Nocedal, S. J. Wright, *Numerical Optimization*, 2nd ed., Springer (2006), ch. 10
+(Levenberg-Marquardt).
 D. A. Spielman, N. Srivastava, *Graph sparsification by effective resistances*, SIAM J.
 Comput. 40 (2011).
 D. P. Kingma, J. Ba, *Adam: a method for stochastic optimization*, ICLR 2015.
@@ -82,10 +95,16 @@ NEAR_PER_CELL = 8.0
 NEAR_MIN = 1000.0
 #: ... and never more than this fraction of the batch (delta would be a coarse difference)
 NEAR_MAX_FRACTION = 0.25
-#: a trial may exceed (1 - tau/2) times the base's error by this many noise bands
+#: a trial must give half the decrease the linear model predicts, up to this many noise bands
 ACCEPT_NOISE = 2.0
-#: below this damping the base is evaluated afresh (its own error may have been a lucky draw)
-MIN_TAU = 1.0 / 16.0
+#: a cell's Hessian diagonal is shrunk towards a typical cell's of its mass with the weight of
+#: this many near-facet samples (a cell seen by few of them has an unreliable row)
+PRIOR_COUNTS = 10.0
+#: Levenberg-Marquardt damping lambda * kappa * diag(nu): its least value, its factor on a
+#: rejection (divided on an acceptance), and the value beyond which the base is drawn afresh
+LM_MIN = 1e-3
+LM_FACTOR = 4.0
+LM_MAX = 1e3
 #: a cell emptied by a step counts only if this many samples were expected in it
 EMPTY_MIN_EXPECTED = 30.0
 #: relative residual of the conjugate gradients of a Newton step
@@ -108,39 +127,6 @@ def mc_laplacian(stats, n, delta):
     w = stats.pair_counts / (2.0 * stats.n_samples * delta)  # a slab on each side
     W = sps.coo_matrix((np.r_[w, w], (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
     return (sps.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
-
-
-def _newton_direction(L, g):
-    """Solve ``L d = -g`` per connected component (rhs projected, one node pinned per component)."""
-    from scipy.sparse.csgraph import connected_components
-    from scipy.sparse.linalg import cg
-
-    n = g.shape[0]
-    ncomp, labels = connected_components(L, directed=False)
-    rhs = -g
-    sums = np.bincount(labels, weights=rhs, minlength=ncomp)
-    sizes = np.bincount(labels, minlength=ncomp)
-    rhs = rhs - (sums / sizes)[labels]
-    diag = L.diagonal()
-    # pin the node of largest diagonal of each component (isolated nodes are their own pin)
-    order = np.lexsort((-diag, labels))
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1])
-    keep = np.ones(n, dtype=bool)
-    keep[order[starts]] = False
-    d = np.zeros(n)
-    if not keep.any():
-        return d
-    idx = np.flatnonzero(keep)
-    A = L[idx][:, idx]
-    dA = A.diagonal()
-    M = 1.0 / np.where(dA > 0, dA, 1.0)
-    from scipy.sparse.linalg import LinearOperator
-
-    prec = LinearOperator(A.shape, matvec=lambda v: M * v, dtype=np.float64)
-    x, _ = cg(A, rhs[idx], rtol=CG_RTOL, maxiter=max(200, 4 * int(math.sqrt(idx.size)) + 200), M=prec)
-    if np.all(np.isfinite(x)):
-        d[idx] = x
-    return d - d.mean()
 
 
 class _Point:
@@ -183,9 +169,10 @@ class _Newton(_Optimizer):
 
     def __init__(self, nu, lr):
         super().__init__(nu, lr)
-        self.tau = 1.0
+        self.lam = LM_MIN
         self.direction = None
-        self.shrink = 1.0  # the fraction of the Newton step left by the cap ``lr``
+        self.predicted = None  # the error the linear model predicts at base + direction
+        self._system = None  # (L, stiffness prior, delta) of the base
 
     def _accept(self, point):
         b = self.base
@@ -195,43 +182,84 @@ class _Newton(_Optimizer):
         emptied = (point.stats.counts == 0) & (b.stats.counts > 0) & (expected >= EMPTY_MIN_EXPECTED)
         if np.any(emptied):
             return False
-        # the decrease a step of this (damped, capped) fraction of Newton's should give
-        return point.err <= (1.0 - 0.5 * self.tau * self.shrink) * b.err + ACCEPT_NOISE * point.band
+        # at least half the decrease the model predicts, up to the noise of the batch
+        return point.err <= b.err - 0.5 * (b.err - self.predicted) + ACCEPT_NOISE * point.band
+
+    def _system_of(self, point, delta):
+        """The Monte-Carlo Laplacian of ``point`` and the prior stiffness of every cell."""
+        n = self.nu.shape[0]
+        L = mc_laplacian(point.stats, n, delta)
+        if L is None:
+            import scipy.sparse as sps
+
+            L = sps.csr_matrix((n, n))
+        near = np.zeros(n)  # near-facet samples of each cell
+        i = point.stats.pair_keys // n
+        j = point.stats.pair_keys % n
+        np.add.at(near, i, point.stats.pair_counts)
+        np.add.at(near, j, point.stats.pair_counts)
+        diag = L.diagonal()
+        ok = near >= PRIOR_COUNTS
+        per_mass = diag[ok] / self.nu[ok] if np.any(ok) else diag[diag > 0] / self.nu[diag > 0]
+        kappa = float(np.median(per_mass)) if per_mass.size else 1.0 / max(delta, 1e-300)
+        # each cell's stiffness shrunk towards a typical cell's of its mass (PRIOR_COUNTS samples)
+        prior = kappa * self.nu * PRIOR_COUNTS / (near + PRIOR_COUNTS)
+        return L, prior, kappa
 
     def _direction(self, point, delta):
         n = self.nu.shape[0]
+        L, prior, kappa = self._system
         g = point.masses - self.nu
-        L = mc_laplacian(point.stats, n, delta)
-        d = np.zeros(n) if L is None else _newton_direction(L, g)
+        A = (L + _diags(prior + self.lam * kappa * self.nu)).tocsr()
+        d = _spd_solve(A, -g)
         empty = point.stats.counts == 0
         if np.any(empty) and point.stats.probe.size:
-            # a cell without samples has no Hessian row: lift it by the height it lacks
+            # a cell without samples: lifted at least by the height it lacks to win one
             margin = np.full(n, -np.inf)
             margin[point.stats.probe] = point.stats.probe_margin
             lift = empty & np.isfinite(margin)
-            d[lift] = -margin[lift] + delta
-        self.shrink = 1.0
+            d[lift] = np.maximum(d[lift], -margin[lift] + delta)
         if self.lr is not None:
             big = float(np.max(np.abs(d)))
             if big > self.lr:
-                self.shrink = self.lr / big
-                d = d * self.shrink
+                d = d * (self.lr / big)
+        d = d - d.mean()
+        self.predicted = float(np.max(np.abs(g + L @ d) / self.nu))
         return d
 
     def next_point(self, point, delta):
         if self._accept(point):
             if self.base is not None:
-                self.tau = min(1.0, 2.0 * self.tau)
+                self.lam = max(LM_MIN, self.lam / LM_FACTOR)
             self.base = point
-            self.direction = self._direction(point, delta)
+            self._system = self._system_of(point, delta)
+            self._delta = delta
         else:
-            self.tau *= 0.5
-            if self.tau < MIN_TAU:  # evaluate the base again: a fresh measure of its error
-                self.tau = 1.0
+            self.lam *= LM_FACTOR
+            if self.lam > LM_MAX:  # evaluate the base again: a fresh measure of its error
+                self.lam = LM_MIN
                 h, self.base = self.base.h, None
                 return h
-        h = self.base.h + self.tau * self.direction
+        self.direction = self._direction(self.base, self._delta)
+        h = self.base.h + self.direction
         return h - h.mean()
+
+
+def _diags(v):
+    import scipy.sparse as sps
+
+    return sps.diags(v)
+
+
+def _spd_solve(A, b):
+    """Jacobi-preconditioned CG for the SPD system ``A x = b``."""
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    dA = A.diagonal()
+    M = 1.0 / np.where(dA > 0, dA, 1.0)
+    prec = LinearOperator(A.shape, matvec=lambda v: M * v, dtype=np.float64)
+    x, _ = cg(A, b, rtol=CG_RTOL, maxiter=max(200, 4 * int(math.sqrt(b.size)) + 200), M=prec)
+    return x if np.all(np.isfinite(x)) else np.zeros_like(b)
 
 
 class _Adam(_Optimizer):

@@ -148,7 +148,10 @@ def test_fake_client_solver_identical(fake_dask):
 def test_max_iter_reached_is_reported():
     box = geomot.Domain.box([0, 0], [1, 1])
     with pytest.warns(RuntimeWarning, match="did not converge in max_iter=3"):
-        run = solve_montecarlo(box, [[0.0, 0.5], [1.0, 0.5]], [0.13, 0.87], seed=6, max_iter=3, tol=1e-2)
+        # (the defaults before the schedule and the Newton optimiser, pinned: with a fixed batch every
+        # batch is final, so a run that stops unconverged ends above tol)
+        run = solve_montecarlo(box, [[0.0, 0.5], [1.0, 0.5]], [0.13, 0.87], seed=6, max_iter=3, tol=1e-2,
+                               optimizer="adam", n_samples=100_000)
     assert not run.converged
     assert run.iterations == 3 and run.history.shape == (3,)
     assert run.history[-1] > 1e-2
@@ -567,6 +570,8 @@ def test_cells_empty_at_an_accepted_point_are_lifted_by_their_margin():
     h0[3] -= 0.3  # its cell empty
     run = solve_montecarlo(box, y, nu, seed=51, tol=0.2, h0=h0, max_iter=100)
     assert run.history[0] >= 1.0 and run.converged
+
+
 def test_lr_caps_the_newton_step():
     box = geomot.Domain.box([0, 0], [1, 1])
     y = [[0.0, 0.5], [1.0, 0.5]]
