@@ -154,7 +154,9 @@ class Evaluator:
         self.client = client
         self._spec_ref = spec
         if client is not None and callable(getattr(client, "scatter", None)):
-            self._spec_ref = client.scatter(spec, broadcast=True)
+            # a key of its own (hash=False): a content key would be shared with the previous
+            # solve's spec, which the scheduler may still be releasing (lost-dependency race)
+            self._spec_ref = client.scatter(spec, broadcast=True, hash=False)
 
     def __call__(self, chunks, h, delta=None, probe=None):
         if self.client is None:

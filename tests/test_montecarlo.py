@@ -402,7 +402,7 @@ class RecordingClient(FakeClient):
         self.scattered = []
         self.sent = []
 
-    def scatter(self, data, broadcast=False):
+    def scatter(self, data, broadcast=False, hash=True):
         self.scattered.append(data)
         return data
 
