@@ -1,4 +1,4 @@
-"""Array backends: the same argmax / cell-count kernels on numpy, numba and CuPy.
+"""Array backends: the same assignment kernels on numpy, numba and CuPy.
 
 The Monte-Carlo solver and the brute-force Brenier argmax need, for many points ``x`` and
 targets ``y_i`` with heights ``h_i``,
@@ -7,29 +7,39 @@ targets ``y_i`` with heights ``h_i``,
 
     \\sigma(x) = \\operatorname{argmax}_i \\; \\langle x, y_i \\rangle + h_i ,
 
+(and, for the Monte-Carlo Hessian, the runner-up and the gap between the two best scores),
 followed by a count of the points per target (a ``bincount``).  This module runs that
 computation on one of three backends, chosen by name or by the type of the input arrays
-(the idea of POT's ``ot.backend``):
+(the idea of POT's ``ot.backend``).  All three compute the scores the same way: a matrix
+product ``x_b @ y.T`` (BLAS, or cuBLAS) on blocks of rows of ``x`` small enough to stay in
+cache and within the memory budget; no ``N x n`` matrix is ever formed.
 
 ``"numpy"``
-    chunked matrix product + ``argmax``; no ``N x n`` block larger than the memory budget.
+    per block: the product, ``+ h``, ``argmax`` (and for the runner-up a second ``argmax``
+    with the winner masked).
 ``"numba"``
-    a parallel loop over the points (``prange``) with an inner loop over the targets; it
-    allocates nothing of size ``N x n``.  Compiled lazily on first use (``cache=True``), so
-    ``import geomot`` stays fast.
+    per block: the same product, then one compiled pass over the block that adds ``h`` and
+    keeps the best two scores (no second pass, no mask), and rescores the winners.  Compiled
+    lazily on first use (``cache=True``), so ``import geomot`` stays fast.
 ``"cupy"``
     the numpy algorithm run on the GPU; the code is array-module generic (``xp``) and is
-    tested on the CPU with ``xp = numpy``.  Setting the environment variable
-    ``GEOMOT_DISABLE_CUPY=1`` disables it.
+    tested on the CPU with ``xp = numpy``.  It can also draw uniform samples of a box on the
+    device (:meth:`Backend.uniform`), so that only counts come back to the host.  Setting the
+    environment variable ``GEOMOT_DISABLE_CUPY=1`` disables it.
 
 Ties are resolved identically everywhere: the smallest target index among the maxima
-(``numpy.argmax`` convention).
+(``numpy.argmax`` convention); the runner-up is the smallest index among the maxima of the
+other targets.  The returned score values are recomputed for the chosen targets in one fixed
+order, ``((x_0 y_0 + x_1 y_1) + ...) + h``, so they are bitwise the same on every backend
+and for every block shape (a matrix product's rounding depends on both).
 
 References
 ----------
 R. Flamary et al., *POT: Python Optimal Transport*, JMLR 22 (2021) -- the backend idea.
 D. An et al., *AE-OT: a new generative model based on extended semi-discrete optimal
 transport*, ICLR 2020 -- the Monte-Carlo argmax this serves.
+K. Goto, R. van de Geijn, *Anatomy of high-performance matrix multiplication*, ACM TOMS 34
+(2008) -- why a blocked BLAS product beats a loop over targets at every dimension.
 
 Example
 -------
@@ -57,7 +67,9 @@ __all__ = [
     "argmax_scores",
     "cell_masses",
     "argmax_scores_xp",
+    "top2_scores_xp",
     "argmax_scores_loop",
+    "top2_scores_loop",
 ]
 
 #: names of the backends, in order of preference for CPU work
@@ -65,6 +77,14 @@ BACKENDS = ("numpy", "numba", "cupy")
 
 #: default largest score block (bytes) that a chunked kernel may allocate: 64 MiB
 DEFAULT_MEMORY_BUDGET = 64 * 2**20
+
+#: the kernels work on row blocks of at most this many bytes of scores (within the memory
+#: budget): a block that stays in the L2/L3 cache is read back by the argmax pass at cache
+#: speed (measured in benchmarks/bench_montecarlo.py: 256-1024 rows of 2000 scores are
+#: fastest; the whole 64 MiB budget is slower)
+CACHE_BLOCK = 4 * 2**20
+#: ... but never fewer rows than this (one BLAS call per row would be slow)
+MIN_BLOCK_ROWS = 64
 
 
 class BackendUnavailableError(ImportError, ValueError):
@@ -123,8 +143,15 @@ def block_shape(n_points, n_targets, memory_budget=None, itemsize=8):
     return rows, cols
 
 
+def _work_shape(n_points, n_targets, memory_budget):
+    """The block the kernels use: :func:`block_shape` capped at :data:`CACHE_BLOCK` bytes."""
+    rows, cols = block_shape(n_points, n_targets, memory_budget)
+    cache_rows = max(MIN_BLOCK_ROWS, CACHE_BLOCK // (8 * cols))
+    return max(1, min(rows, cache_rows)), cols
+
+
 # --------------------------------------------------------------------------------------
-# array-module generic kernel (numpy on the CPU, CuPy on the GPU)
+# array-module generic kernels (numpy on the CPU, CuPy on the GPU)
 # --------------------------------------------------------------------------------------
 
 
@@ -157,7 +184,7 @@ def argmax_scores_xp(xp, x, y, h, memory_budget=None):
     """
     N = x.shape[0]
     n = y.shape[0]
-    rows, cols = block_shape(N, n, memory_budget)
+    rows, cols = _work_shape(N, n, memory_budget)
     index = xp.empty(N, dtype=xp.int64)
     value = xp.empty(N, dtype=xp.float64)
     for r0 in range(0, N, rows):
@@ -182,6 +209,93 @@ def argmax_scores_xp(xp, x, y, h, memory_budget=None):
         index[r0:r1] = best_i
         value[r0:r1] = _rescore(xp, xb, y, h, best_i)
     return index, value
+
+
+def _block_top2(xp, s):
+    """Best and runner-up ``(j1, v1, j2, v2)`` of each row of the score block ``s`` (modified).
+
+    A block of one column has no runner-up: ``j2 = j1``, ``v2 = -inf``.
+    """
+    j1 = xp.argmax(s, axis=1)
+    v1 = xp.take_along_axis(s, j1[:, None], axis=1)[:, 0]
+    if s.shape[1] == 1:
+        return j1, v1, j1, xp.full(s.shape[0], -xp.inf)
+    s[xp.arange(s.shape[0]), j1] = -xp.inf
+    j2 = xp.argmax(s, axis=1)
+    v2 = xp.take_along_axis(s, j2[:, None], axis=1)[:, 0]
+    return j1, v1, j2, v2
+
+
+def top2_scores_xp(xp, x, y, h, memory_budget=None):
+    """Best target, runner-up and the gap between their scores, with any array module ``xp``.
+
+    Parameters
+    ----------
+    xp : module
+        ``numpy`` or ``cupy``; ``x``, ``y``, ``h`` arrays of that module.
+    x : (N, d) float64 array
+    y : (n, d) float64 array
+    h : (n,) float64 array
+    memory_budget : int, optional
+        Bytes allowed for one score block.
+
+    Returns
+    -------
+    first : (N,) int64
+        :math:`\\sigma_1(x) = \\operatorname{argmax}_i s_i(x)`, :math:`s_i = \\langle x, y_i\\rangle + h_i`.
+    second : (N,) int64
+        :math:`\\sigma_2(x) = \\operatorname{argmax}_{i \\ne \\sigma_1} s_i(x)` (``first`` when ``n = 1``).
+    value : (N,) float64
+        :math:`s_{\\sigma_1}(x)`, in the fixed order of the loop kernels.
+    gap : (N,) float64
+        :math:`s_{\\sigma_1}(x) - s_{\\sigma_2}(x) \\ge 0` from the two fixed-order scores
+        (``inf`` when ``n = 1``): the distance to the nearest facet times :math:`|y_{\\sigma_1} - y_{\\sigma_2}|`.
+
+    Notes
+    -----
+    Ties go to the smallest index, for the runner-up too.  With column blocks (a row that
+    does not fit the budget) the running best two are merged with each block's best two; a
+    later block's candidate replaces an earlier one only when strictly larger.
+    """
+    N = x.shape[0]
+    n = y.shape[0]
+    rows, cols = _work_shape(N, n, memory_budget)
+    first = xp.empty(N, dtype=xp.int64)
+    second = xp.empty(N, dtype=xp.int64)
+    value = xp.empty(N, dtype=xp.float64)
+    gap = xp.empty(N, dtype=xp.float64)
+    for r0 in range(0, N, rows):
+        r1 = min(N, r0 + rows)
+        xb = x[r0:r1]
+        b1 = v1 = b2 = v2 = None
+        for c0 in range(0, n, cols):
+            c1 = min(n, c0 + cols)
+            s = xb @ y[c0:c1].T
+            s += h[c0:c1]
+            j1, w1, j2, w2 = _block_top2(xp, s)
+            j1 = j1.astype(xp.int64) + c0
+            j2 = j2.astype(xp.int64) + c0
+            if b1 is None:
+                b1, v1, b2, v2 = j1, w1, j2, w2
+            else:
+                # candidates of this block have larger indices: they win only when strictly larger
+                new_best = w1 > v1
+                keep_old1 = v1 >= w2  # runner-up when the block's best wins: old best or block's second
+                keep_old2 = v2 >= w1  # runner-up when the old best stays: old second or block's best
+                nb2 = xp.where(new_best, xp.where(keep_old1, b1, j2), xp.where(keep_old2, b2, j1))
+                nv2 = xp.where(new_best, xp.where(keep_old1, v1, w2), xp.where(keep_old2, v2, w1))
+                b1 = xp.where(new_best, j1, b1)
+                v1 = xp.where(new_best, w1, v1)
+                b2, v2 = nb2, nv2
+            del s
+        if n == 1:
+            b2 = b1
+        r_first = _rescore(xp, xb, y, h, b1)
+        first[r0:r1] = b1
+        second[r0:r1] = b2
+        value[r0:r1] = r_first
+        gap[r0:r1] = xp.inf if n == 1 else r_first - _rescore(xp, xb, y, h, b2)
+    return first, second, value, gap
 
 
 def _rescore(xp, x, y, h, index):
@@ -209,16 +323,16 @@ def cell_counts_xp(xp, index, n, weights=None):
 
 
 # --------------------------------------------------------------------------------------
-# loop kernel: pure-numpy twin of the numba kernel, and the numba kernel itself
+# reference loops (pure numpy, vectorised over the points): the definition of the kernels
 # --------------------------------------------------------------------------------------
 
 
 def argmax_scores_loop(x, y, h):
-    """Reference loop over the targets (pure numpy twin of the numba kernel).
+    """Reference loop over the targets (the definition the blocked kernels are tested against).
 
-    Same arithmetic as the numba kernel: for each point, the scores are accumulated
-    coordinate by coordinate, ``s = ((x_0 y_0 + x_1 y_1) + ...) + h``, and the running
-    maximum is replaced only by a strictly larger score.  Vectorised over the points.
+    For each point, the scores are accumulated coordinate by coordinate,
+    ``s = ((x_0 y_0 + x_1 y_1) + ...) + h``, and the running maximum is replaced only by a
+    strictly larger score.  Vectorised over the points.
 
     Parameters
     ----------
@@ -246,41 +360,110 @@ def argmax_scores_loop(x, y, h):
     return best_i, best_v
 
 
+def top2_scores_loop(x, y, h):
+    """Reference loop for :func:`top2_scores_xp`: ``(first, second, value, gap)``.
+
+    The best two are kept while looping over the targets in order; a score replaces a kept
+    one only when strictly larger (ties keep the smaller index).
+    """
+    N, d = x.shape
+    n = y.shape[0]
+    v1 = np.full(N, -np.inf)
+    v2 = np.full(N, -np.inf)
+    b1 = np.zeros(N, dtype=np.int64)
+    b2 = np.zeros(N, dtype=np.int64)
+    for i in range(n):
+        s = np.zeros(N)
+        for k in range(d):
+            s += x[:, k] * y[i, k]
+        s += h[i]
+        top = s > v1
+        mid = ~top & (s > v2)
+        v2 = np.where(top, v1, np.where(mid, s, v2))
+        b2 = np.where(top, b1, np.where(mid, i, b2))
+        v1 = np.where(top, s, v1)
+        b1 = np.where(top, i, b1)
+    if n == 1:
+        return b1, b1.copy(), v1, np.full(N, np.inf)
+    return b1, b2, v1, v1 - v2
+
+
+# --------------------------------------------------------------------------------------
+# numba: one compiled pass over each BLAS score block
+# --------------------------------------------------------------------------------------
+
 _NUMBA_LOCK = threading.Lock()
-_NUMBA_CALL_LOCK = threading.Lock()
-_NUMBA_KERNEL = None
+_NUMBA_KERNELS = None
 
 
-def _numba_kernel():
-    """Compile (once, lazily, cached on disk) and return the numba argmax kernel."""
-    global _NUMBA_KERNEL
-    if _NUMBA_KERNEL is not None:
-        return _NUMBA_KERNEL
+def _numba_kernels():
+    """Compile (once, lazily, cached on disk) and return the numba block passes ``(top1, top2)``.
+
+    Each takes a score block ``s`` (rows x n, the BLAS product without ``h``), ``h``, the rows
+    ``x`` of the block and ``y``, and fills the outputs.  They are serial (``nogil``): the
+    product before them is BLAS-threaded, and a parallel pass would compete with BLAS's
+    threads for the same cores (measured: slower on 2 cores).
+    """
+    global _NUMBA_KERNELS
+    if _NUMBA_KERNELS is not None:
+        return _NUMBA_KERNELS
     with _NUMBA_LOCK:
-        if _NUMBA_KERNEL is not None:
-            return _NUMBA_KERNEL
+        if _NUMBA_KERNELS is not None:
+            return _NUMBA_KERNELS
         import numba
 
-        @numba.njit(parallel=True, cache=True, fastmath=False, nogil=True)
-        def _argmax_scores_numba(x, y, h, index, value):  # pragma: no cover - compiled
-            N, d = x.shape
-            n = y.shape[0]
-            for p in numba.prange(N):
+        @numba.njit(cache=True, fastmath=False, nogil=True)
+        def _rescore1(x, y, h, p, i):  # pragma: no cover - compiled
+            acc = 0.0
+            for k in range(x.shape[1]):
+                acc += x[p, k] * y[i, k]
+            return acc + h[i]
+
+        @numba.njit(cache=True, fastmath=False, nogil=True)
+        def _top1_pass(s, h, x, y, index, value):  # pragma: no cover - compiled
+            r, n = s.shape
+            for p in range(r):
                 bv = -np.inf
                 bi = 0
                 for i in range(n):
-                    s = 0.0
-                    for k in range(d):
-                        s += x[p, k] * y[i, k]
-                    s += h[i]
-                    if s > bv:
-                        bv = s
+                    v = s[p, i] + h[i]
+                    if v > bv:
+                        bv = v
                         bi = i
                 index[p] = bi
-                value[p] = bv
+                value[p] = _rescore1(x, y, h, p, bi)
 
-        _NUMBA_KERNEL = _argmax_scores_numba
-    return _NUMBA_KERNEL
+        @numba.njit(cache=True, fastmath=False, nogil=True)
+        def _top2_pass(s, h, x, y, first, second, value, gap):  # pragma: no cover - compiled
+            r, n = s.shape
+            for p in range(r):
+                bv = -np.inf
+                bi = 0
+                sv = -np.inf
+                si = 0
+                for i in range(n):
+                    v = s[p, i] + h[i]
+                    if v > sv:
+                        if v > bv:
+                            sv = bv
+                            si = bi
+                            bv = v
+                            bi = i
+                        else:
+                            sv = v
+                            si = i
+                first[p] = bi
+                v1 = _rescore1(x, y, h, p, bi)
+                value[p] = v1
+                if n == 1:
+                    second[p] = bi
+                    gap[p] = np.inf
+                else:
+                    second[p] = si
+                    gap[p] = v1 - _rescore1(x, y, h, p, si)
+
+        _NUMBA_KERNELS = (_top1_pass, _top2_pass)
+    return _NUMBA_KERNELS
 
 
 # --------------------------------------------------------------------------------------
@@ -316,6 +499,20 @@ class Backend:
         """``a`` as a numpy array (copied from the device for CuPy)."""
         return np.asarray(a)
 
+    # sampling -----------------------------------------------------------------------
+    def uniform(self, seed, m, lo, hi):
+        """``(m, d)`` uniform points of the box ``[lo, hi]``, drawn by this backend's module.
+
+        ``seed`` is an int; the generator is ``xp.random.default_rng(seed)`` (PCG64 in numpy,
+        XORWOW in CuPy: the two modules give different points for the same seed).  For CuPy
+        the points are drawn and stay on the device.
+        """
+        xp = self.xp
+        lo = self.asarray(lo)
+        hi = self.asarray(hi)
+        u = xp.random.default_rng(int(seed)).random((int(m), lo.shape[0]))
+        return lo + u * (hi - lo)
+
     # kernels ------------------------------------------------------------------------
     def argmax_scores(self, x, y, h, memory_budget=None):
         """Index ``(N,)`` int64 and value ``(N,)`` float64 of ``max_i <x, y_i> + h_i``.
@@ -325,6 +522,10 @@ class Backend:
         """
         return argmax_scores_xp(self.xp, x, y, h, memory_budget)
 
+    def top2_scores(self, x, y, h, memory_budget=None):
+        """``(first, second, value, gap)`` of :func:`top2_scores_xp`, on this backend."""
+        return top2_scores_xp(self.xp, x, y, h, memory_budget)
+
     def cell_masses(self, index, n, weights=None):
         """Per-target sums ``(n,)`` float64: counts of ``index`` (or sums of ``weights``)."""
         return cell_counts_xp(self.xp, index, n, weights)
@@ -333,19 +534,38 @@ class Backend:
 class NumbaBackend(Backend):
     name = "numba"
 
-    def argmax_scores(self, x, y, h, memory_budget=None):
-        # the loop kernel never allocates an N x n block: the budget is trivially met
-        _as_budget(memory_budget)
-        kernel = _numba_kernel()
+    def _blocks(self, x, y, h, memory_budget, outputs, kernel):
+        """Run ``kernel`` on every row block of BLAS scores; None when a row does not fit."""
         N = x.shape[0]
-        index = np.empty(N, dtype=np.int64)
-        value = np.empty(N, dtype=np.float64)
-        # the kernel is parallel over all cores already; serialising launches from several
-        # threads (a threaded dask worker) avoids concurrent launches, which numba's
-        # default "workqueue" threading layer does not support
-        with _NUMBA_CALL_LOCK:
-            kernel(x, y, h, index, value)
-        return index, value
+        n = y.shape[0]
+        rows, cols = _work_shape(N, n, _as_budget(memory_budget))
+        if cols < n:
+            return None
+        buf = np.empty((min(rows, max(N, 1)), n))
+        yt = y.T
+        for r0 in range(0, N, rows):
+            r1 = min(N, r0 + rows)
+            s = buf[: r1 - r0]
+            np.matmul(x[r0:r1], yt, out=s)
+            kernel(s, h, x[r0:r1], y, *(o[r0:r1] for o in outputs))
+        return outputs
+
+    def argmax_scores(self, x, y, h, memory_budget=None):
+        top1, _ = _numba_kernels()
+        N = x.shape[0]
+        out = (np.empty(N, dtype=np.int64), np.empty(N, dtype=np.float64))
+        if self._blocks(x, y, h, memory_budget, out, top1) is None:
+            # a single row of scores exceeds the budget: the column-blocked generic kernel
+            return argmax_scores_xp(np, x, y, h, memory_budget)
+        return out
+
+    def top2_scores(self, x, y, h, memory_budget=None):
+        _, top2 = _numba_kernels()
+        N = x.shape[0]
+        out = (np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64), np.empty(N), np.empty(N))
+        if self._blocks(x, y, h, memory_budget, out, top2) is None:
+            return top2_scores_xp(np, x, y, h, memory_budget)
+        return out
 
 
 class CupyBackend(Backend):

@@ -16,7 +16,8 @@ that every keyword given applies to the chosen method, and dispatches):
 * ``"newton"`` -- the damped Newton method of Kitagawa, Mérigot and Thibert on the exact power
   diagram, 2D and 3D (:mod:`geomot._newton`; its start heuristics in :mod:`geomot._start`, its
   sparse linear algebra in :mod:`geomot._linalg`);
-* ``"montecarlo"`` -- masses estimated from samples and Adam steps, any dimension
+* ``"montecarlo"`` -- masses estimated from samples (batches that grow until ``tol`` is
+  certified) and damped Newton steps with a Monte-Carlo Hessian, any dimension
   (:mod:`geomot.montecarlo`).
 
 Both return an :class:`~geomot.result.OTResult` and warn :class:`~geomot.ConvergenceWarning`
@@ -96,22 +97,36 @@ class _Newton(_Method):
 
 
 class _MonteCarlo(_Method):
-    """Monte-Carlo masses and Adam (:func:`geomot.montecarlo.solve_montecarlo`)."""
+    """Monte-Carlo masses, a sample schedule and Monte-Carlo Newton steps
+    (:func:`geomot.montecarlo.solve_montecarlo`)."""
 
     name = "montecarlo"
-    options = ("seed", "backend", "client", "n_samples", "lr")
+    options = ("seed", "backend", "client", "n_samples", "lr", "optimizer", "sampler", "max_samples")
 
-    def check_options(self, seed=None, backend="numpy", client=None, n_samples=None, lr=None):
+    def check_options(self, seed=None, backend="numpy", client=None, n_samples=None, lr=None, optimizer=None,
+                      sampler=None, max_samples=None):
+        from ._mc_optim import OPTIMIZERS
+        from ._mc_sampling import SAMPLERS
+
         if not isinstance(backend, str) or backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        return {"seed": as_rng(seed), "backend": backend, "client": client, "n_samples": n_samples, "lr": lr}
+        if optimizer is not None and (not isinstance(optimizer, str) or optimizer not in OPTIMIZERS):
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        if sampler is not None and (not isinstance(sampler, str) or sampler not in SAMPLERS):
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        if max_samples is not None:
+            max_samples = as_positive_int(max_samples, "max_samples")
+        return {"seed": as_rng(seed), "backend": backend, "client": client, "n_samples": n_samples, "lr": lr,
+                "optimizer": optimizer, "sampler": sampler, "max_samples": max_samples}
 
-    def solve(self, domain, y, nu, tol, max_iter, h0, progress, seed, backend, client, n_samples, lr):
+    def solve(self, domain, y, nu, tol, max_iter, h0, progress, seed, backend, client, n_samples, lr, optimizer,
+              sampler, max_samples):
         from .montecarlo import solve_montecarlo
 
         kwargs = {"h0": h0, "seed": seed, "backend": backend, "progress": progress}
         for name, value in (("tol", tol), ("max_iter", max_iter), ("n_samples", n_samples), ("lr", lr),
-                            ("client", client)):
+                            ("client", client), ("optimizer", optimizer), ("sampler", sampler),
+                            ("max_samples", max_samples)):
             if value is not None:
                 kwargs[name] = value
         run = solve_montecarlo(domain, y, nu, **kwargs)
@@ -120,7 +135,7 @@ class _MonteCarlo(_Method):
         weights = run.frame_heights + 0.5 * np.einsum("ij,ij->i", yf, yf)
         return OTResult(domain=domain, y=y, nu=nu, h=run.h, masses=run.masses, converged=run.converged,
                         iterations=run.iterations, history=run.history, method="montecarlo",
-                        message="converged" if run.converged else "not converged (see the warning)",
+                        timings=dict(run.timings, n_samples=run.n_samples), message=run.message,
                         frame=run.frame, frame_weights=weights)
 
 
@@ -175,7 +190,7 @@ def _validate(domain, y, nu, tol, max_iter, h0):
 # --------------------------------------------------------------------------------- public
 def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0=None, seed=None,
              backend=None, progress=False, client=None, n_samples=None, lr=None,
-             linear_solver=None, verbose=None):
+             linear_solver=None, verbose=None, optimizer=None, sampler=None, max_samples=None):
     """Semi-discrete optimal transport from a domain to weighted points (quadratic cost).
 
     Parameters
@@ -208,8 +223,12 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
     client : dask.distributed.Client, optional
         Monte Carlo only: spread the mass estimation over a cluster.
     n_samples, lr : optional
-        Monte Carlo only: samples per mass estimate and the step size (defaults: that
-        solver's).
+        Monte Carlo only: a fixed batch size (default: a schedule that grows the batches
+        until ``tol`` is certified) and the step size (defaults: that solver's).
+    optimizer, sampler, max_samples : optional
+        Monte Carlo only: ``"newton"`` (default; Monte-Carlo Hessian), ``"adam"`` or ``"sgd"``;
+        ``"auto"`` (default), ``"random"``, ``"sobol"`` or ``"device"``; the largest batch
+        (default 2**27).  See :func:`geomot.montecarlo.solve_montecarlo`.
     linear_solver : {"auto", "direct", "amg"}, optional
         Newton only: sparse LU (nested-dissection ordering in 2D) or AMG-preconditioned
         conjugate gradients (pyamg) for the Laplacian systems; ``"auto"`` (the default) takes
@@ -222,7 +241,9 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
     -------
     OTResult
         ``h``, ``masses``, ``converged``, ``iterations``, ``history``, ``diagram``,
-        ``potential``, ``timings``, ``save``.
+        ``potential``, ``timings``, ``save``.  Monte Carlo: ``timings`` holds ``"batch"`` and ``"step"``
+        (seconds per batch) and ``"n_samples"`` (each batch's size); ``message`` states the
+        stopping rule met.
 
     Raises
     ------
@@ -230,7 +251,8 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
         For invalid input, naming the argument; and for a keyword given (not None) that does
         not apply to ``method``, naming it and the method.  ``tol``, ``max_iter``, ``h0`` and
         ``progress`` apply to both methods; ``linear_solver`` and ``verbose`` to Newton only;
-        ``seed``, ``backend``, ``client``, ``n_samples`` and ``lr`` to Monte Carlo only.
+        ``seed``, ``backend``, ``client``, ``n_samples``, ``lr``, ``optimizer``, ``sampler`` and
+        ``max_samples`` to Monte Carlo only.
 
     Warns
     -----
@@ -274,7 +296,8 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
         raise ValueError(f"domain must be a geomot.Domain, got {type(domain).__name__}")
     runner = _method(method)
     given = {"seed": seed, "backend": backend, "client": client, "n_samples": n_samples, "lr": lr,
-             "linear_solver": linear_solver, "verbose": verbose}
+             "linear_solver": linear_solver, "verbose": verbose, "optimizer": optimizer, "sampler": sampler,
+             "max_samples": max_samples}
     _check_applicable(runner, given)
     options = runner.check_options(**{k: v for k, v in given.items() if v is not None})
     runner.check_domain(domain)

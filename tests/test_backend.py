@@ -267,3 +267,63 @@ def test_device_input_validation_with_numpy_standin():
         _backend._validated_device_inputs(be, [[1.0, 2.0]], [[0.0, 1.0]], [0.5, 1.0])
     with pytest.raises(ValueError, match="x contains NaN"):
         _backend._validated_device_inputs(be, [[np.inf, 2.0]], [[0.0, 1.0]], [0.5])
+
+
+# ------------------------------------------------------------------ top two (the Monte-Carlo Hessian)
+from geomot._backend import top2_scores_loop, top2_scores_xp  # noqa: E402
+
+
+def _same(a, b):
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("shape", [(500, 41, 3), (300, 1, 2), (200, 2, 4), (64, 7, 16)])
+def test_top2_matches_the_reference_loop_for_every_budget_and_backend(shape):
+    N, n, d = shape
+    x, y, h = _random(N=N, n=n, d=d, seed=31)
+    ref = top2_scores_loop(x, y, h)
+    assert np.all(ref[3] >= 0) and (n > 1 or np.all(np.isinf(ref[3])))
+    full = x @ y.T + h
+    np.testing.assert_array_equal(ref[0], np.argmax(full, axis=1))
+    if n > 1:
+        masked = full.copy()
+        masked[np.arange(N), ref[0]] = -np.inf
+        np.testing.assert_array_equal(ref[1], np.argmax(masked, axis=1))
+    for budget in (8, 16, 8 * 5, 8 * n * 3 + 5, None):  # column blocks of 1, 2, 5 targets; row blocks
+        _same(top2_scores_xp(np, x, y, h, memory_budget=budget), ref)
+        _same(get_backend(name="numba").top2_scores(x, y, h, memory_budget=budget), ref)
+        _same(get_backend(name="numpy").top2_scores(x, y, h, memory_budget=budget), ref)
+
+
+def test_top2_ties_go_to_the_smallest_indices():
+    x, y, h = _grid_ties()
+    ref = top2_scores_loop(x, y, h)
+    assert np.sum(ref[3] == 0) >= 20  # the grid has points on facets: zero gaps
+    for budget in (8, 24, None):
+        _same(top2_scores_xp(np, x, y, h, memory_budget=budget), ref)
+    _same(get_backend(name="numba").top2_scores(x, y, h), ref)
+    s = x @ y.T + h
+    for p in np.flatnonzero(ref[3] == 0):
+        tied = np.flatnonzero(s[p] == s[p].max())
+        assert ref[0][p] == tied[0] and ref[1][p] == tied[1]
+
+
+def test_numba_argmax_uses_blas_blocks_and_keeps_the_loop_values():
+    # the numba backend: BLAS score blocks, one compiled pass; values in the loop's fixed order
+    x, y, h = _random(N=3000, n=257, d=16, seed=33)
+    i, v = get_backend(name="numba").argmax_scores(x, y, h, memory_budget=8 * 257 * 100)
+    ri, rv = argmax_scores_loop(x, y, h)
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_array_equal(v, rv)
+
+
+def test_uniform_draws_with_the_backend_module():
+    be = _backend.CupyBackend(np)  # numpy stand-in for the device module
+    a = be.uniform(5, 1000, [0.0, 10.0, -1.0], [1.0, 12.0, 1.0])
+    b = be.uniform(5, 1000, [0.0, 10.0, -1.0], [1.0, 12.0, 1.0])
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (1000, 3)
+    assert np.all(a >= [0, 10, -1]) and np.all(a <= [1, 12, 1])
+    np.testing.assert_array_equal(a, np.array([0.0, 10.0, -1.0]) + np.random.default_rng(5).random((1000, 3))
+                                  * np.array([1.0, 2.0, 2.0]))
