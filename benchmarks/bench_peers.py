@@ -14,7 +14,8 @@ Systems:
 * ``pysdot``: ``pysdot.OptimalTransport`` with its stopping rule "max delta masses" at
   ``1e-8 / n`` (the same relative criterion) and its scipy sparse direct solve.
 * ``pysdot+AMG``: the same, with pyamg smoothed aggregation + CG (relative residual 1e-10) in
-  place of the direct solve -- what any pysdot user can do.
+  place of the direct solve -- what any pysdot user can do -- under one BLAS thread, as geomot's
+  own solves run.
 
 pysdot is an optional anchor, never a dependency (``pip install ../shared/anchors/pysdot-*.whl``,
 see that folder's README): without it only geomot's columns are printed.  Also printed: one
@@ -85,9 +86,13 @@ class _AMGSolver:
 
     def solve(self, A, b):
         import pyamg
+        from threadpoolctl import threadpool_limits
 
-        ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric")
-        return ml.solve(b, tol=1e-10, accel="cg", maxiter=1000)
+        # one BLAS thread, as geomot's own solves use (geomot._linalg): threaded BLAS on the
+        # V-cycle's vector norms is many times slower on a small machine
+        with threadpool_limits(limits=1, user_api="blas"):
+            ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric")
+            return ml.solve(b, tol=1e-10, accel="cg", maxiter=1000)
 
 
 def _child_pysdot(dim, n, seed, amg):
