@@ -27,6 +27,13 @@ cache and within the memory budget; no ``N x n`` matrix is ever formed.
     device (:meth:`Backend.uniform`), so that only counts come back to the host.  Setting the
     environment variable ``GEOMOT_DISABLE_CUPY=1`` disables it.
 
+``"auto"``
+    not a backend of its own: CuPy for CuPy inputs, else the fastest CPU backend that runs
+    here, in the order :data:`CPU_PREFERENCE` (numba, then numpy).  It is the Monte-Carlo
+    solver's default: its Newton step needs the best two scores, where numba's one pass is
+    1.8 times numpy's two (``benchmarks/bench_montecarlo.py``, docs/benchmarks.md), and the
+    two give bitwise the same answers (below), so the choice changes only the time.
+
 Ties are resolved identically everywhere: the smallest target index among the maxima
 (``numpy.argmax`` convention); the runner-up is the smallest index among the maxima of the
 other targets.  The returned score values are recomputed for the chosen targets in one fixed
@@ -58,6 +65,8 @@ import numpy as np
 
 __all__ = [
     "BACKENDS",
+    "BACKEND_CHOICES",
+    "CPU_PREFERENCE",
     "DEFAULT_MEMORY_BUDGET",
     "Backend",
     "BackendUnavailableError",
@@ -72,8 +81,13 @@ __all__ = [
     "top2_scores_loop",
 ]
 
-#: names of the backends, in order of preference for CPU work
+#: names of the backends
 BACKENDS = ("numpy", "numba", "cupy")
+#: ``"auto"`` takes the first of these that runs here (numba's best-two kernel is the fastest
+#: on the CPU: docs/benchmarks.md, Monte-Carlo section)
+CPU_PREFERENCE = ("numba", "numpy")
+#: what a ``backend=`` argument accepts: a backend's name or ``"auto"``
+BACKEND_CHOICES = ("auto",) + BACKENDS
 
 #: default largest score block (bytes) that a chunked kernel may allocate: 64 MiB
 DEFAULT_MEMORY_BUDGET = 64 * 2**20
@@ -612,7 +626,7 @@ def _load(name):
         if count < 1:
             raise BackendUnavailableError("backend 'cupy' is not available: no CUDA device found")
         return CupyBackend(cupy)
-    raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {name!r}")
 
 
 def _is_cupy_array(a):
@@ -625,9 +639,12 @@ def get_backend(*arrays, name=None):
     Parameters
     ----------
     *arrays : array_like
-        Inputs of the computation; if any is a ``cupy.ndarray`` the CuPy backend is chosen.
-    name : {"numpy", "numba", "cupy"} or Backend, optional
-        Ask for a backend explicitly (overrides the array types).
+        Inputs of the computation; if any is a ``cupy.ndarray`` the CuPy backend is chosen
+        (for ``name`` None or ``"auto"``).
+    name : {"numpy", "numba", "cupy", "auto"} or Backend, optional
+        Ask for a backend explicitly (overrides the array types).  ``"auto"``: CuPy for CuPy
+        inputs, else the first of :data:`CPU_PREFERENCE` that runs here (numba, else numpy).
+        None: CuPy for CuPy inputs, else numpy.
 
     Returns
     -------
@@ -645,16 +662,20 @@ def get_backend(*arrays, name=None):
     -------
     >>> get_backend(name="numpy").name
     'numpy'
+    >>> get_backend(name="auto").name in CPU_PREFERENCE
+    True
     """
     if isinstance(name, Backend):
         return name
     if name is None:
         name = "cupy" if any(_is_cupy_array(a) for a in arrays) else "numpy"
     if not isinstance(name, str):
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+        raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {name!r}")
     key = name.strip().lower()
+    if key == "auto":
+        return _auto_backend(arrays)
     if key not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+        raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {name!r}")
     if key == "cupy" and _cupy_disabled():
         # the environment variable may be set after a first successful load
         return _load("cupy")
@@ -662,6 +683,18 @@ def get_backend(*arrays, name=None):
         if key not in _INSTANCES:
             _INSTANCES[key] = _load(key)
         return _INSTANCES[key]
+
+
+def _auto_backend(arrays):
+    """``name="auto"``: CuPy for CuPy inputs, else the first of :data:`CPU_PREFERENCE` that loads."""
+    if any(_is_cupy_array(a) for a in arrays):
+        return get_backend(name="cupy")
+    for key in CPU_PREFERENCE[:-1]:
+        try:
+            return get_backend(name=key)
+        except BackendUnavailableError:
+            continue
+    return get_backend(name=CPU_PREFERENCE[-1])
 
 
 def available_backends():
@@ -710,8 +743,8 @@ def argmax_scores(x, y, h, *, backend=None, memory_budget=None):
         Targets.
     h : (n,) array_like
         Heights.
-    backend : {"numpy", "numba", "cupy"}, optional
-        Default: CuPy for CuPy inputs, else numpy.
+    backend : {"numpy", "numba", "cupy", "auto"}, optional
+        Default: CuPy for CuPy inputs, else numpy (see :func:`get_backend` for ``"auto"``).
     memory_budget : int, optional
         Bytes allowed for one block of scores (default 64 MiB).
 
@@ -757,8 +790,8 @@ def cell_masses(index, n, weights=None, *, backend=None):
         Number of targets.
     weights : (N,) array_like, optional
         Weight of each entry (default 1).
-    backend : {"numpy", "numba", "cupy"}, optional
-        Default: CuPy for CuPy inputs, else numpy.
+    backend : {"numpy", "numba", "cupy", "auto"}, optional
+        Default: CuPy for CuPy inputs, else numpy (see :func:`get_backend` for ``"auto"``).
 
     Returns
     -------

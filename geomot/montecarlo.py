@@ -191,6 +191,7 @@ def _count(x, y, h, backend, memory_budget, client, n_chunks):
 
 
 def _check_backend(backend):
+    """The concrete backend name (``"auto"`` resolved here, once, so every worker runs the same one)."""
     be = _backend.get_backend(name=backend)
     return be.name
 
@@ -200,7 +201,7 @@ def _check_backend(backend):
 # --------------------------------------------------------------------------------------
 
 
-def count_cells(x, y, h, backend="numpy", *, client=None, n_chunks=None, memory_budget=None):
+def count_cells(x, y, h, backend="auto", *, client=None, n_chunks=None, memory_budget=None):
     """Number of samples in each cell: ``#{k : argmax_j <x_k, y_j> + h_j = i}``.
 
     Parameters
@@ -211,8 +212,10 @@ def count_cells(x, y, h, backend="numpy", *, client=None, n_chunks=None, memory_
         Targets.
     h : (n,) array_like
         Heights.
-    backend : {"numpy", "numba", "cupy"}
-        Where the argmax runs; an unavailable backend raises an error naming it.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the argmax runs; an unavailable backend raises an error naming it.  ``"auto"``
+        (default): the fastest CPU backend that runs here, numba, else numpy
+        (:func:`geomot.get_backend`); numpy and numba give bitwise the same result.
     client : dask.distributed.Client, optional
         Split the samples into ``n_chunks`` chunks and count them on the cluster
         (``client.map`` then ``client.gather``); the sums are identical to the local count.
@@ -245,7 +248,7 @@ def count_cells(x, y, h, backend="numpy", *, client=None, n_chunks=None, memory_
     return _count(x, y, h, name, budget, client, n_chunks)
 
 
-def estimate_masses(x, y, h, backend="numpy", *, client=None, n_chunks=None, memory_budget=None):
+def estimate_masses(x, y, h, backend="auto", *, client=None, n_chunks=None, memory_budget=None):
     """Monte-Carlo cell masses: the fraction of the samples ``x`` in each cell.
 
     Parameters
@@ -428,7 +431,7 @@ def solve_montecarlo(
     max_iter=1000,
     h0=None,
     seed=None,
-    backend="numpy",
+    backend="auto",
     n_samples=None,
     lr=None,
     progress=False,
@@ -461,8 +464,10 @@ def solve_montecarlo(
         hold 30 samples or more is replaced by that default (with a ``UserWarning``).
     seed : None, int or numpy.random.Generator
         Seeds the samples: same seed, same run -- in process or on any cluster.
-    backend : {"numpy", "numba", "cupy"}
-        Where the argmax runs; an unavailable backend raises an error naming it.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the argmax runs; an unavailable backend raises an error naming it.  ``"auto"``
+        (default): the fastest CPU backend that runs here, numba, else numpy
+        (:func:`geomot.get_backend`); numpy and numba give bitwise the same result.
     n_samples : int, optional
         A fixed batch size (every batch fresh).  Default: the growing schedule below.
     lr : float, optional

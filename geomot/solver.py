@@ -35,7 +35,7 @@ B. Lévy, *A numerical algorithm for L2 semi-discrete optimal transport in 3D*, 
 
 import numpy as np
 
-from ._backend import BACKENDS
+from ._backend import BACKEND_CHOICES
 from ._linalg import LINEAR_SOLVERS
 from ._newton import NEWTON_MAX_ITER, NEWTON_TOL, _solve_newton
 from ._linalg import _nested_dissection  # noqa: F401  (benchmarks/bench_solver.py imports it from here)
@@ -103,13 +103,13 @@ class _MonteCarlo(_Method):
     name = "montecarlo"
     options = ("seed", "backend", "client", "n_samples", "lr", "optimizer", "sampler", "max_samples")
 
-    def check_options(self, seed=None, backend="numpy", client=None, n_samples=None, lr=None, optimizer=None,
+    def check_options(self, seed=None, backend="auto", client=None, n_samples=None, lr=None, optimizer=None,
                       sampler=None, max_samples=None):
         from ._mc_optim import OPTIMIZERS
         from ._mc_sampling import SAMPLERS
 
-        if not isinstance(backend, str) or backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not isinstance(backend, str) or backend not in BACKEND_CHOICES:
+            raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {backend!r}")
         if optimizer is not None and (not isinstance(optimizer, str) or optimizer not in OPTIMIZERS):
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
         if sampler is not None and (not isinstance(sampler, str) or sampler not in SAMPLERS):
@@ -216,8 +216,9 @@ def solve_ot(domain, y, nu=None, *, method="newton", tol=None, max_iter=None, h0
         ``h0`` is empty.
     seed : None, int or numpy.random.Generator, optional
         Monte Carlo only: randomness of the samples (Newton is deterministic).
-    backend : {"numpy", "numba", "cupy"}, optional
-        Monte Carlo only: array backend of the argmax (default ``"numpy"``).
+    backend : {"auto", "numpy", "numba", "cupy"}, optional
+        Monte Carlo only: array backend of the argmax (default ``"auto"``: numba if it runs
+        here, else numpy; the two give bitwise the same result).
     progress : bool
         Show a ``tqdm`` progress bar (both methods).
     client : dask.distributed.Client, optional

@@ -166,6 +166,26 @@ def test_numba_unavailable_names_it(monkeypatch):
         get_backend(name="numba")
 
 
+def test_auto_takes_the_fastest_cpu_backend_that_runs(monkeypatch):
+    from geomot._backend import BACKEND_CHOICES, CPU_PREFERENCE
+
+    assert CPU_PREFERENCE[0] == "numba" and "auto" in BACKEND_CHOICES
+    assert get_backend(name="auto") is get_backend(name="numba")
+    assert get_backend(np.zeros(3), name="Auto").name == "numba"
+    # without numba, "auto" falls back to numpy (no error), while "numba" still names itself
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(_backend, "_INSTANCES", {})
+    assert get_backend(name="auto").name == "numpy"
+    with pytest.raises(ImportError, match="backend 'numba' is not available"):
+        get_backend(name="numba")
+    # a CuPy array makes "auto" ask for CuPy (which is not installed here: the error names it)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.delenv("GEOMOT_DISABLE_CUPY", raising=False)
+    fake_type = type("ndarray", (), {"__module__": "cupy._core.core"})
+    with pytest.raises(BackendUnavailableError, match="backend 'cupy' is not available"):
+        get_backend(np.zeros(2), fake_type(), name="auto")
+
+
 def test_cupy_backend_logic_with_a_numpy_standin(monkeypatch):
     # CupyBackend only relies on the xp module: run it with numpy as a stand-in module
     be = _backend.CupyBackend(np)

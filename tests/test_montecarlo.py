@@ -135,6 +135,33 @@ def test_numpy_and_numba_backends_give_the_same_run():
     np.testing.assert_array_equal(a.h, b.h)
 
 
+def test_default_backend_is_auto_and_bitwise_the_numpy_run(monkeypatch):
+    from geomot import _backend
+
+    box = geomot.Domain.box([0, 0, 0], [1, 2, 1])
+    y = np.random.default_rng(5).random((8, 3))
+    used = []
+    real = _backend.get_backend
+
+    def spy(*arrays, name=None):
+        be = real(*arrays, name=name)
+        used.append(be.name)
+        return be
+
+    monkeypatch.setattr(_backend, "get_backend", spy)
+    a = solve_montecarlo(box, y, seed=6, tol=0.1)  # the default schedule and Newton (best-two kernel)
+    assert "numba" in used and set(used) <= {"numba", "numpy"}
+    monkeypatch.setattr(_backend, "get_backend", real)
+    b = solve_montecarlo(box, y, seed=6, tol=0.1, backend="numpy")
+    c = geomot.solve_ot(box, y, method="montecarlo", seed=6, tol=0.1, backend="auto")
+    assert a.converged and a.iterations == b.iterations
+    np.testing.assert_array_equal(a.history, b.history)
+    np.testing.assert_array_equal(a.h, b.h)
+    np.testing.assert_array_equal(c.h, b.h)
+    x = np.random.default_rng(7).random((500, 3))
+    np.testing.assert_array_equal(count_cells(x, y, a.h), count_cells(x, y, a.h, backend="numpy"))
+
+
 def test_fake_client_solver_identical(fake_dask):
     box = geomot.Domain.box([0, 0], [1, 1])
     y = [[0.2, 0.2], [0.8, 0.3], [0.5, 0.9]]
