@@ -207,7 +207,7 @@ def test_result_is_frozen_and_inputs_not_mutated():
     box = geomot.Domain.box([0, 0], [1, 1])
     y = np.array([[0.0, 0.5], [1.0, 0.5]])
     nu = np.array([2.0, 3.0])
-    h0 = np.array([0.1, 0.4])
+    h0 = np.array([0.1, -0.4])  # both cells non-empty (the split at x = 0.5): a warm start taken as is
     copies = y.copy(), nu.copy(), h0.copy()
     run = solve_montecarlo(box, y, nu, h0=h0, seed=9, tol=0.05, n_samples=20000)
     for a, c in zip((y, nu, h0), copies):
@@ -359,7 +359,7 @@ def test_default_start_is_the_voronoi_diagram_of_the_matched_targets():
     # every cell starts with mass, unlike h = 0 (only the hull corners of y own cells)
     with pytest.warns(RuntimeWarning, match="did not converge"):
         default = solve_montecarlo(box, y, seed=18, max_iter=1, n_samples=20000, tol=0.2)
-    with pytest.warns(RuntimeWarning, match="did not converge"):
+    with pytest.warns(RuntimeWarning, match="did not converge"), pytest.warns(UserWarning, match="h0 leaves"):
         flat = solve_montecarlo(box, y, seed=18, max_iter=1, n_samples=20000, tol=0.2, h0=np.zeros(30))
     assert np.all(default.masses > 0)
     assert np.sum(flat.masses == 0) >= 15
