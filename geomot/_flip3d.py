@@ -266,15 +266,8 @@ def tet_neighbors(tet, n):
                 u = inc[p]
                 if u == t:
                     continue
-                hit = 0
-                miss = -1
-                for j in range(4):
-                    v = tet[u, j]
-                    if v == a or v == b or v == c:
-                        hit += 1
-                    else:
-                        miss = j
-                if hit == 3:
+                miss = _has3(tet, u, a, b, c)
+                if miss >= 0:
                     nbr[t, k] = u
                     nbr[u, miss] = t
                     break
