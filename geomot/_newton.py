@@ -336,7 +336,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
                 # inexact Newton (forcing term): a relative residual of about the current error
                 # keeps the convergence quadratic, and near the end 0.1 tol / error suffices to
                 # land below tol; solving tighter only costs CG iterations
-                rtol = min(float(__import__("os").environ.get("RT","0.1")), max(rel, 0.1 * tol / max(rel, 1e-300), 1e-14))
+                rtol = min(1e-1, max(rel, 0.1 * tol / max(rel, 1e-300), 1e-14))
                 if _uses_nested_dissection(solver, n, dim):
                     # recomputed at each step: an order built for another step's graph fills in badly
                     order = _nested_dissection(y, H)
