@@ -57,7 +57,7 @@ from ._linalg import _AMGCache, _nested_dissection, _resolve_solver, _solve_lapl
 from ._start import _bbox_start, _shrunk_start, _voronoi_start
 from ._warnings import ConvergenceWarning, _external_stacklevel
 from .frame import Frame, FramedDomain
-from .lifting import _morton_order
+from .lifting import _flipped_triangulation_path, _morton_order
 from .result import OTResult
 
 #: defaults of ``solve_ot(method="newton")``
@@ -75,7 +75,7 @@ def _relative_error(masses, nu):
 
 
 # ------------------------------------------------------------------------------- diagrams
-def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
+def _diagram(y, wphi, domain, reject_hidden=False, previous=None, previous_weights=None):
     """Power diagram at the weights ``wphi`` :math:`= h + |y|^2/2`, with (hull seconds,
     integration seconds).
 
@@ -90,8 +90,9 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     With ``reject_hidden``, return ``(None, hull seconds, 0)`` without integrating when a
     target is hidden (its cell is empty: a trial step the line search must reject anyway).
 
-    With ``previous`` (the triangulation of the last accepted diagram), the triangulation is
-    repaired by flips (:func:`geomot.lifting._flipped_triangulation`, 2D and 3D: exact, the same
+    With ``previous`` (the triangulation of the last accepted diagram, regular for the weights
+    ``previous_weights``), the triangulation is repaired by flips
+    (:func:`geomot.lifting._flipped_triangulation_path`, 2D and 3D: exact, the same
     combinatorics as a new hull) and the hull is built only when flips cannot reach the answer.
     """
     from . import _flip, power
@@ -100,7 +101,7 @@ def _diagram(y, wphi, domain, reject_hidden=False, previous=None):
     t0 = time.perf_counter()
     tri = None
     if previous is not None:
-        tri, status = power._flipped_triangulation(previous, y, wphi)
+        tri, status = _flipped_triangulation_path(previous, previous_weights, y, wphi)
         if status == _flip.STATUS_STUCK and reject_hidden:  # a hidden target: an empty cell
             return None, time.perf_counter() - t0, 0.0
     if tri is None:
@@ -185,7 +186,8 @@ def _line_search(y, domain, wphi, d, pd, nu, eps0, tol, flips=True):
         wt = wphi + alpha * d
         ta = time.perf_counter()
         try:
-            pdt, th, ti = _diagram(y, wt, domain, reject_hidden=True, previous=previous)
+            pdt, th, ti = _diagram(y, wt, domain, reject_hidden=True, previous=previous,
+                                   previous_weights=wphi if flips else None)
         except (RuntimeError, ValueError):
             pdt = None
         if pdt is not None:

@@ -404,14 +404,14 @@ def test_newton_3d_with_flips_equals_a_hull_per_trial(monkeypatch, case):
         nu = rng.uniform(0.5, 1.5, n)
         nu /= nu.sum()
     statuses = []
-    flipped = power._flipped_triangulation
+    flipped = lifting._flipped_triangulation
 
     def spy(prev, yy, w, max_flips=None):
         out, status = flipped(prev, yy, w, max_flips)
         statuses.append(status)
         return out, status
 
-    monkeypatch.setattr(power, "_flipped_triangulation", spy)
+    monkeypatch.setattr(lifting, "_flipped_triangulation", spy)
     calls = _count_hulls(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -439,3 +439,58 @@ def test_newton_3d_with_flips_equals_a_hull_per_trial(monkeypatch, case):
         np.testing.assert_allclose(a.history[:-1], b.history[:-1], rtol=1e-9)
         np.testing.assert_allclose(a.h, b.h, rtol=0, atol=1e-14)
         np.testing.assert_allclose(a.masses, b.masses, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ the weight path
+def test_weight_path_repairs_an_unflippable_step():
+    # a real Newton step (first step of solve_ot on 3000 uniform targets in the unit cube, in
+    # the solver's frame y' = (y - 0.5) / 0.25, from the Voronoi weights) on which 3D flips get
+    # stuck: illegal triangles that no flip removes.  Flipping to the midpoint of the weights
+    # first, then on, reaches the regular triangulation: the same as a fresh hull.
+    from geomot.frame import Frame
+    from pathlib import Path
+
+    y0 = np.random.default_rng(6).random((3000, 3))
+    frame = Frame.of(np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), y0)
+    y = frame.to_targets(y0)
+    w0 = frame.voronoi_weights(y)
+    w1 = w0 + np.load(Path(__file__).parent / "data" / "unflippable_step_3d.npy")
+    prev = fresh(y, w0)
+    assert _flipped_triangulation(prev, y, w1) == (None, STATUS_UNFLIPPABLE)  # the data is a witness
+    out, status = lifting._flipped_triangulation_path(prev, w0, y, w1)
+    ref = fresh(y, w1)
+    assert status == STATUS_OK and not ref.hidden.any()
+    assert_same_adjacency(out, ref)
+    tet, nbr = out.__dict__["_flip_state"][:2]
+    assert is_regular(tet, nbr, y, w1 - w1.mean())
+    # without halvings the path is the plain repair
+    assert lifting._flipped_triangulation_path(prev, w0, y, w1, splits=0) == (None, STATUS_UNFLIPPABLE)
+
+
+def test_weight_path_reports_what_it_cannot_repair():
+    # a hidden target at the end weights is proved on the last leg (STATUS_HIDDEN); a path whose
+    # intermediate legs fail asks for a hull (STATUS_UNFLIPPABLE), never returns a wrong answer
+    rng = np.random.default_rng(3)
+    n = 400
+    y = rng.random((n, 3))
+    w0 = np.zeros(n)
+    prev = fresh(y, w0)
+    w1 = w0.copy()
+    j = int(np.argmin(np.linalg.norm(y - 0.5, axis=1)))  # an interior target
+    w1[j] = -1.0  # far below its neighbours: hidden
+    assert fresh(y, w1).hidden[j]
+    assert lifting._flipped_triangulation_path(prev, w0, y, w1) == (None, STATUS_HIDDEN)
+
+
+def test_weight_path_hidden_midway_is_not_a_proof(monkeypatch):
+    # the logic of the halvings, on a stand-in repair: stuck on the whole step, a hidden target
+    # at the midpoint (no proof for the end weights) -> a hull is asked for
+    calls = []
+
+    def repair(previous, y, wphi, max_flips=None):
+        calls.append(float(wphi[0]))
+        return (None, STATUS_UNFLIPPABLE) if wphi[0] == 1.0 else (None, STATUS_HIDDEN)
+
+    monkeypatch.setattr(lifting, "_flipped_triangulation", repair)
+    out = lifting._flipped_triangulation_path("prev", np.zeros(1), None, np.ones(1))
+    assert out == (None, STATUS_UNFLIPPABLE) and calls == [1.0, 0.5]

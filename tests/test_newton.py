@@ -113,10 +113,12 @@ def test_flips_option_controls_the_trial_triangulations(monkeypatch):
     seen = []
     diagram = _newton._diagram
 
-    def spy(y, wphi, domain, reject_hidden=False, previous=None):
+    def spy(y, wphi, domain, reject_hidden=False, previous=None, previous_weights=None):
         if reject_hidden:  # a trial of the line search
             seen.append(previous is not None)
-        return diagram(y, wphi, domain, reject_hidden=reject_hidden, previous=previous)
+            assert (previous_weights is None) == (previous is None)
+        return diagram(y, wphi, domain, reject_hidden=reject_hidden, previous=previous,
+                       previous_weights=previous_weights)
 
     monkeypatch.setattr(_newton, "_diagram", spy)
     y = np.random.default_rng(4).random((500, 2))
