@@ -9,9 +9,9 @@ solved by
 * sparse LU (SuperLU) -- with the geometric nested-dissection ordering
   (:func:`_nested_dissection`, a numba kernel) for large 2D systems -- while that is cheap
   (up to ``_DIRECT_MAX_N`` cells), or
-* smoothed-aggregation AMG preconditioned conjugate gradients (``pyamg``) beyond, the
-  hierarchy kept from one step to the next while it still converges well (:class:`_AMGCache`),
-  its V-cycle run on CSR operators (:class:`_VCycle`) and the unknowns in a locality order.
+* smoothed-aggregation AMG preconditioned conjugate gradients beyond (:mod:`geomot._amg`:
+  pyamg's kernels on CSR operators), the hierarchy kept from one step to the next while it
+  still converges well (:class:`~geomot._amg.AMGCache`), the unknowns in a locality order.
 
 References
 ----------
@@ -25,6 +25,8 @@ import functools
 import numpy as np
 from numba import njit
 from threadpoolctl import ThreadpoolController
+
+from ._amg import VCycle
 
 #: values of ``solve_ot(linear_solver=...)``
 LINEAR_SOLVERS = ("auto", "direct", "amg")
@@ -61,123 +63,6 @@ def _pinned_system(H, stable=False):
     starts = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1])
     pinned = order[starts]
     return ncomp, labels, pinned
-
-
-#: pyamg's smoothed aggregation, tuned for the Laplacians of power diagrams
-_SA_OPTIONS = {
-    "symmetry": "symmetric",
-    # the near-kernel of a graph Laplacian is exactly the constant vector: smoothing it
-    # (pyamg's default improve_candidates) changes nothing and costs a fifth of the setup
-    "improve_candidates": None,
-    # Jacobi smoothing of the tentative prolongator weighted by the row sums of |A| (for a
-    # Laplacian twice the diagonal, the Gershgorin bound of rho(D^-1 A) <= 2) instead of a
-    # Lanczos estimate of the spectral radius: 40% of the default setup at 1e6 cells
-    "smooth": ("jacobi", {"weighting": "local"}),
-    # one forward sweep before and one backward sweep after the coarse correction: a symmetric
-    # V-cycle (a valid CG preconditioner) with half the default's symmetric sweeps; it needs
-    # about 35% more CG iterations, each about 40% cheaper (measured at 1e5-1e6 cells)
-    "presmoother": ("gauss_seidel", {"sweep": "forward"}),
-    "postsmoother": ("gauss_seidel", {"sweep": "backward"}),
-}
-
-
-class _VCycle:
-    """One V-cycle of a pyamg hierarchy, as the preconditioner of CG (:meth:`operator`).
-
-    The cycle of pyamg's ``MultilevelSolver.aspreconditioner`` (pre-smoothing, residual,
-    restriction, coarse correction, prolongation, post-smoothing; the coarsest level by pyamg's
-    coarse solver) with two costs removed: pyamg runs it through ``solve(maxiter=1)``, which
-    adds two residual norms on the finest level, and keeps the coarse operators in BSR format
-    with 1x1 blocks, whose kernels are several times slower than CSR's.  Here every operator
-    is CSR.  Tested equal to pyamg's cycle (tests/test_linalg.py).
-    """
-
-    def __init__(self, ml):
-        import scipy.sparse as sps
-
-        levels = ml.levels
-        self.A = [sps.csr_matrix(lvl.A) for lvl in levels]
-        self.P = [sps.csr_matrix(lvl.P) for lvl in levels[:-1]]
-        self.R = [sps.csr_matrix(lvl.R) for lvl in levels[:-1]]
-        self.pre = [lvl.presmoother for lvl in levels[:-1]]
-        self.post = [lvl.postsmoother for lvl in levels[:-1]]
-        self.coarse_solver = ml.coarse_solver
-
-    def _cycle(self, lvl, x, b):
-        A = self.A[lvl]
-        self.pre[lvl](A, x, b)
-        coarse_b = self.R[lvl] @ (b - A @ x)
-        if lvl == len(self.A) - 2:
-            coarse_x = np.asarray(self.coarse_solver(self.A[-1], coarse_b), dtype=np.float64).ravel()
-        else:
-            coarse_x = np.zeros_like(coarse_b)
-            self._cycle(lvl + 1, coarse_x, coarse_b)
-        x += self.P[lvl] @ coarse_x
-        self.post[lvl](A, x, b)
-
-    def __call__(self, b):
-        """The cycle applied to ``b`` (m,) from a zero initial guess: an approximation of
-        :math:`A^{-1} b` (m,)."""
-        b = np.asarray(b, dtype=np.float64).ravel()
-        if len(self.A) == 1:  # a single level: pyamg's coarse solve
-            return np.asarray(self.coarse_solver(self.A[0], b), dtype=np.float64).ravel()
-        x = np.zeros_like(b)
-        self._cycle(0, x, b)
-        return x
-
-    def operator(self):
-        """The cycle as a ``scipy.sparse.linalg.LinearOperator``."""
-        from scipy.sparse.linalg import LinearOperator
-
-        return LinearOperator(self.A[0].shape, matvec=self, dtype=np.float64)
-
-
-def _amg_preconditioner(A):
-    """The V-cycle preconditioner (:class:`_VCycle`) of the SPD Laplacian block ``A`` (CSR)."""
-    import pyamg
-
-    return _VCycle(pyamg.smoothed_aggregation_solver(A, **_SA_OPTIONS))
-
-
-class _AMGCache:
-    """An AMG hierarchy kept from one Newton step to the next.
-
-    Successive Hessians differ little (the same targets, slightly moved facets), so the last
-    hierarchy still preconditions CG well and its setup (about as long as the solve) is saved.
-    It is rebuilt when the pinned nodes change or when CG with it converges markedly slower
-    (per iteration) than with a fresh one.
-    """
-
-    def __init__(self):
-        self.cycle = None
-        self.pinned = None
-        self.fresh_rate = None
-        self.rebuild = True
-        self.setups = 0
-        self.iterations = 0
-
-    def preconditioner(self, A, pinned):
-        """``(cycle, fresh)``: the kept :class:`_VCycle`, or a new one for ``A`` (then
-        ``fresh``)."""
-        if self.cycle is None or self.rebuild or not np.array_equal(pinned, self.pinned):
-            self.cycle = _amg_preconditioner(A)
-            self.pinned = pinned
-            self.fresh_rate = None
-            self.rebuild = False
-            self.setups += 1
-            return self.cycle, True
-        return self.cycle, False
-
-    def record(self, residuals, fresh):
-        """Convergence factor per CG iteration; a stale hierarchy 1.5x slower is dropped."""
-        self.iterations += max(len(residuals) - 1, 0)
-        if len(residuals) < 3 or residuals[0] <= 0:
-            return
-        rate = (max(residuals[-1], 1e-300) / residuals[0]) ** (1.0 / (len(residuals) - 1))
-        if fresh:
-            self.fresh_rate = rate
-        elif self.fresh_rate is not None and np.log(rate) > np.log(self.fresh_rate) / 1.5:
-            self.rebuild = True
 
 
 def _nested_dissection(y, H, leaf=64):
@@ -287,7 +172,7 @@ def _solve_laplacian(H, rhs, solver, rtol, order=None, amg_cache=None, nu=None, 
     given, else SuperLU's minimum-degree ordering of :math:`A + A^T`) or AMG-preconditioned CG
     to relative residual ``rtol`` (``"amg"``; ``order`` is then a locality order of the cells,
     e.g. along a space-filling curve, which makes the sparse products and Gauss-Seidel sweeps
-    cache-friendly: 2x faster at 1e6 cells; with an :class:`_AMGCache` the hierarchy is
+    cache-friendly: 2x faster at 1e6 cells; with an :class:`~geomot._amg.AMGCache` the hierarchy is
     reused across calls, and with ``nu`` (n,) and ``max_rel`` CG goes on until also
     :math:`\\max_i |(H d - b)_i| / \\nu_i \\le` ``max_rel``: a residual small in norm can still
     be large on a light cell, and the line search would then have to shrink the step until
@@ -342,7 +227,7 @@ def _solve_laplacian_serial(H, rhs, solver, rtol, order, amg_cache, nu, max_rel)
         from pyamg.krylov import cg
 
         A = A.tocsr()
-        x, _ = cg(A, bb, tol=rtol, maxiter=500, M=_amg_preconditioner(A).operator())
+        x, _ = cg(A, bb, tol=rtol, maxiter=500, M=VCycle.of(A).operator())
     else:
         from pyamg.krylov import cg
 

@@ -53,7 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._linalg import _AMGCache, _nested_dissection, _resolve_solver, _solve_laplacian, _uses_nested_dissection
+from ._amg import AMGCache
+from ._linalg import _nested_dissection, _resolve_solver, _solve_laplacian, _uses_nested_dissection
 from ._start import _bbox_start, _shrunk_start, _voronoi_start
 from ._warnings import ConvergenceWarning, _external_stacklevel
 from .frame import Frame, FramedDomain
@@ -303,7 +304,7 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     space = FramedDomain.of(domain, frame)
     y = frame.to_targets(y_user)
     solver = _resolve_solver(linear_solver, n, dim)
-    amg_cache = _AMGCache() if solver == "amg" else None
+    amg_cache = AMGCache() if solver == "amg" else None
     log = _IterationLog(n, dim, solver, max_iter, amg_cache, progress, verbose)
     with log.timed("start"):
         half = 0.5 * np.einsum("ij,ij->i", y, y)  # wphi = h' + half: the iterate (see _diagram)
