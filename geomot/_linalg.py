@@ -240,7 +240,10 @@ def _solve_laplacian_serial(H, rhs, solver, rtol, order, amg_cache, nu, max_rel)
     if not keep.any():
         return d, ncomp
     idx = np.flatnonzero(keep) if order is None else order[keep[order]]
-    A = H[idx][:, idx]
+    if order is None and idx[-1] - idx[0] == idx.size - 1:  # one block of rows: a slice is cheaper
+        A = H[idx[0]:idx[-1] + 1, idx[0]:idx[-1] + 1]
+    else:
+        A = H[idx][:, idx]
     bb = b[idx]
     if solver == "direct":
         from scipy.sparse.linalg import splu

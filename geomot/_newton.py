@@ -64,6 +64,8 @@ from .result import OTResult
 #: defaults of ``solve_ot(method="newton")``
 NEWTON_TOL = 1e-9
 NEWTON_MAX_ITER = 100
+#: from this many targets the solve runs with them sorted along a Z-order curve
+_SORTED_MIN_N = 50_000
 #: backtracking halvings before the line search gives up
 _MAX_HALVINGS = 30
 #: per-iteration entries of ``OTResult.timings`` (then ``start``, the start's diagram)
@@ -298,10 +300,19 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
     and benchmarks).  Warns :class:`~geomot.ConvergenceWarning` when ``tol`` is not met.
     """
     n, dim = y.shape
-    y_user = y
+    y_world = y
     # the frame of the problem (geomot.frame): O(1) source and target coordinates, built once
-    frame = Frame.of(domain.bounds, y)
+    frame = Frame.of(domain.bounds, y_world)
     space = FramedDomain.of(domain, frame)
+    # many targets are solved in a Z-order of their positions (perm: solve index -> user index):
+    # neighbouring cells close in memory make the integration, the flips and the linear
+    # solves cache-friendly (2D 1e6 uniform targets in random order: 61 s -> 45 s); the final
+    # diagram is rebuilt in the user's order below
+    perm = _morton_order(y_world) if n >= _SORTED_MIN_N else None
+    y_user = y_world if perm is None else y_world[perm]
+    if perm is not None:
+        nu = nu[perm]
+        h0 = None if h0 is None else h0[perm]
     y = frame.to_targets(y_user)
     solver = _resolve_solver(linear_solver, n, dim)
     amg_cache = AMGCache() if solver == "amg" else None
@@ -324,9 +335,9 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
 
     ncomp = 1
     # the order of the unknowns of the linear solves: for AMG-CG the targets along a Z-order
-    # curve (cache-friendly sweeps: the targets come in any order), for 2D direct solves a
+    # curve (cache-friendly sweeps; already so when perm sorted them), for 2D direct solves a
     # fill-reducing order of each step's graph (below)
-    order = _morton_order(y) if solver == "amg" else None
+    order = _morton_order(y) if solver == "amg" and perm is None else None
     with log:
         log.begin(rel, eps0)
         while not converged and not message:
@@ -370,6 +381,17 @@ def _solve_newton(domain, y, nu, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER, h0=No
             message += f" [the cells' adjacency graph has {ncomp} connected components]"
         warnings.warn(f"solve_ot did not converge: {message}", ConvergenceWarning,
                       stacklevel=_external_stacklevel())
+    if perm is not None:
+        # back to the user's order: the same triangulation relabelled, its diagram integrated
+        # again (the masses agree with the solve's to rounding)
+        from . import power
+
+        inv = np.empty(n, dtype=np.int64)
+        inv[perm] = np.arange(n)
+        y, y_user, nu, wphi = y[inv], y_world, nu[inv], wphi[inv]
+        h0 = None if h0 is None else h0[inv]
+        pd = power._framed_diagram(space, y, wphi, triangulation=pd.triangulation.relabelled(perm))
+        masses = pd.masses
     if iterations == 0 and warm:
         h = np.array(h0, dtype=np.float64, copy=True)  # a warm start taken as is comes back as is
     else:

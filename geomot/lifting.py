@@ -281,6 +281,26 @@ class RegularTriangulation:
         """Number of targets."""
         return self.hidden.shape[0]
 
+    def relabelled(self, perm):
+        """The same triangulation with target ``k`` renamed ``perm[k]`` (``perm`` (n,) a
+        permutation): the triangulation of the targets ``z`` with ``z[perm] = y``, as a new hull
+        of them would give it (adjacency rebuilt from the simplices, rows sorted)."""
+        n = self.n
+        perm = np.asarray(perm, dtype=np.int64)
+        inv = np.empty(n, dtype=np.int64)
+        inv[perm] = np.arange(n)
+        hidden = np.ascontiguousarray(self.hidden[inv])
+        if self.simplices is None:  # a single visible target (k = 0): no edges
+            return RegularTriangulation(self.indptr.copy(), self.indices.copy(), hidden, self.affine_dim,
+                                        None, None, self.frame)
+        simp = np.ascontiguousarray(perm[self.simplices])
+        indptr, indices = _simplex_adjacency(simp, n)
+        top = None
+        if self.top_simplices is not None:
+            # index n is the extra point above the targets: it keeps its name
+            top = np.ascontiguousarray(np.append(perm, n)[self.top_simplices])
+        return RegularTriangulation(indptr, indices, hidden, self.affine_dim, simp, top, self.frame)
+
     def cell_boxes(self, y, wphi):
         """(n, d) lo / hi boxes containing each cell, from the cell's power vertices (with a
         margin); +-inf for unbounded cells (targets on the boundary of their convex hull) and

@@ -420,3 +420,58 @@ def test_result_potential_reuses_the_solvers_triangulation(d, monkeypatch):
     u.hidden, u.legendre()
     assert hulls.calls == 0  # no second lifted hull
     _assert_same_potential(u, BrenierPotential(res.y, res.h), d, seed=d)
+
+
+# ---------------------------------------------------------------- relabelling
+def _grid(k, d):
+    return np.array(list(itertools.product(range(k), repeat=d)), dtype=np.float64)
+
+
+@pytest.mark.parametrize("case", ["2d", "3d", "grid2", "grid3", "collinear", "hidden"])
+def test_relabelled_triangulation_is_that_of_the_permuted_targets(case):
+    rng = np.random.default_rng(11)
+    if case == "2d":
+        y = rng.random((300, 2))
+    elif case == "3d":
+        y = rng.random((300, 3))
+    elif case == "grid2":
+        y = _grid(9, 2)  # cocircular: qhull splits merged facets
+    elif case == "grid3":
+        y = _grid(5, 3)
+    else:
+        y = rng.random((200, 2))
+    if case == "collinear":
+        y = np.column_stack([y[:, 0], 2.0 * y[:, 0]])  # affine dimension 1
+    h = -0.5 * np.einsum("ij,ij->i", y, y)
+    if case == "hidden":
+        h[:20] -= 0.5  # some targets far below: hidden
+    perm = rng.permutation(len(y))
+    tri = _regular_triangulation(y, h)
+    z = np.empty_like(y)
+    z[perm] = y  # target k of y is target perm[k] of z
+    hz = np.empty_like(h)
+    hz[perm] = h
+    out = tri.relabelled(perm)
+    ref = _regular_triangulation(z, hz)
+    assert case != "hidden" or ref.hidden.sum() > 0
+    np.testing.assert_array_equal(out.hidden, ref.hidden)
+    assert out.affine_dim == ref.affine_dim
+    if case in ("grid2", "grid3"):
+        # ties: another valid triangulation may be chosen; its simplices are the relabelled ones
+        assert _edges(out) == {(min(perm[a], perm[b]), max(perm[a], perm[b])) for a, b in _edges(tri)}
+        assert {tuple(sorted(s)) for s in out.simplices.tolist()} == {
+            tuple(sorted(perm[s])) for s in tri.simplices.tolist()}
+    else:
+        np.testing.assert_array_equal(out.indptr, ref.indptr)
+        np.testing.assert_array_equal(out.indices, ref.indices)
+        assert {tuple(sorted(s)) for s in out.simplices.tolist()} == {tuple(sorted(s)) for s in ref.simplices.tolist()}
+    if tri.top_simplices is not None:
+        n = len(y)
+        assert {tuple(sorted(s)) for s in out.top_simplices.tolist()} == {
+            tuple(sorted(np.append(perm, n)[s])) for s in tri.top_simplices.tolist()}
+        # the relabelled boxes are the boxes of the relabelled cells
+        wphi = h + 0.5 * np.einsum("ij,ij->i", y, y)
+        lo, hi = tri.cell_boxes(y, wphi)
+        lo_z, hi_z = out.cell_boxes(z, wphi[np.argsort(perm)])
+        np.testing.assert_allclose(lo_z[perm], lo, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(hi_z[perm], hi, rtol=0, atol=1e-12)

@@ -161,3 +161,63 @@ def test_line_search_full_step_and_kmt_rule():
     np.testing.assert_allclose(step.diagram.masses, nu, rtol=1e-12)
     # a direction that only worsens the error is rejected at every step size
     assert _line_search(y, SQUARE, np.zeros(2), -d, pd, nu, 0.0, 1e-12) is None
+
+
+# ---------------------------------------------------------------- targets solved in Z-order
+@pytest.mark.parametrize("dim,case", [(2, "random"), (3, "random"), (2, "grid"), (2, "disk")])
+def test_sorted_solve_answers_in_the_users_order(monkeypatch, dim, case):
+    from geomot import power_diagram
+
+    rng = np.random.default_rng(21)
+    if case == "grid":
+        g = (np.arange(30) + 0.5) / 30
+        y = np.array([(a, b) for a in g for b in g])
+    else:
+        y = rng.random((1500, dim))
+    y = y[rng.permutation(len(y))]
+    n = len(y)
+    nu = rng.uniform(0.5, 1.5, n)
+    nu /= nu.sum()
+    dom = Domain.disk([0.5, 0.5], 0.6) if case == "disk" else Domain.box(np.zeros(dim), np.ones(dim))
+    plain = _solve_newton(dom, y, nu, tol=1e-10)
+    monkeypatch.setattr(_newton, "_SORTED_MIN_N", 0)
+    seen = []
+    flipped = _newton._flipped_triangulation_path
+
+    def spy(previous, previous_weights, yy, wphi):
+        seen.append(yy.copy())
+        return flipped(previous, previous_weights, yy, wphi)
+
+    monkeypatch.setattr(_newton, "_flipped_triangulation_path", spy)
+    srt = _solve_newton(dom, y, nu, tol=1e-10)
+    # the solve did run on the targets in another (Z-) order ...
+    assert seen and not np.allclose(seen[0], srt.frame.to_targets(y))
+    # ... and answers in the user's order: the same transport as the plain solve
+    assert plain.converged and srt.converged
+    np.testing.assert_array_equal(srt.y, y)
+    np.testing.assert_array_equal(srt.nu, nu)
+    assert np.max(np.abs(srt.masses - nu) / nu) <= 1e-10 * 1.0001
+    spread = np.ptp(plain.h)
+    np.testing.assert_allclose(srt.h - srt.h.mean(), plain.h - plain.h.mean(), rtol=0, atol=1e-8 * spread)
+    # its diagram is the user-order diagram of its weights (a new hull in the user's order)
+    from geomot import power
+    from geomot.frame import FramedDomain
+
+    fresh = power._framed_diagram(FramedDomain.of(dom, srt.frame), srt.frame.to_targets(y), srt.frame_weights)
+    np.testing.assert_array_equal(srt.diagram.masses, srt.masses)
+    np.testing.assert_allclose(fresh.masses, srt.masses, rtol=0, atol=1e-13 * nu.max())
+    # (world heights hold the cells to eps |y|^2 only: power_diagram(y, h) agrees less closely)
+    np.testing.assert_allclose(power_diagram(y, srt.h, dom).masses, srt.masses, rtol=1e-9, atol=0)
+    np.testing.assert_array_equal(fresh.triangulation.hidden, srt.diagram.triangulation.hidden)
+    Hf, Hs = fresh.hessian().toarray(), srt.diagram.hessian().toarray()
+    np.testing.assert_allclose(Hs, Hf, rtol=0, atol=1e-10 * np.abs(Hf).max())
+
+
+def test_sorted_solve_returns_a_converged_warm_start_as_is(monkeypatch):
+    y = np.random.default_rng(22).random((800, 2))
+    nu = np.full(800, 1 / 800)
+    first = _solve_newton(SQUARE, y, nu, tol=1e-10)
+    monkeypatch.setattr(_newton, "_SORTED_MIN_N", 0)
+    again = _solve_newton(SQUARE, y, nu, tol=1e-8, h0=first.h)
+    assert again.iterations == 0 and again.converged
+    np.testing.assert_array_equal(again.h, first.h)
