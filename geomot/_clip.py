@@ -763,8 +763,8 @@ def _integrate_polytope_3d(VV, ib, s, nv, nf, facet_out, fbase, weight, eps):
 
 @njit(parallel=True, cache=True)
 def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
-                       plo, phi, psign, pdens, eps, clo, chi):
-    """3D twin of :func:`integrate_cells_2d`."""
+                       plo, phi, psign, pdens, eps, clo, chi, skip):
+    """3D twin of :func:`integrate_cells_2d` (cells with ``skip[i]`` are left at zero)."""
     n = y.shape[0]
     nnz = nbr_idx.shape[0]
     vol = np.zeros(n)
@@ -784,6 +784,8 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
       tmp = np.zeros(maxdeg)
       hs = np.empty(4 * maxdeg)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+        if skip[i]:
+            continue
         deg = nbr_ptr[i + 1] - nbr_ptr[i]
         base = nbr_ptr[i]
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
