@@ -419,3 +419,194 @@ def integrate_dual_3d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
             mom[i, 1] = w * m1
             mom[i, 2] = w * m2
     return done, vol, mass, mom, flen, fmass
+
+
+# --------------------------------------------------------------------------- 2D
+@njit(parallel=True, cache=True)
+def power_centres_2d(simp, y, wphi):
+    """2D twin of :func:`power_centres_3d`: centres ``(s, 2)``, signed shapes
+    ``q = det / l_max^2`` (the sign: ``simp[t]`` counter-clockwise) and rounding estimates."""
+    s = simp.shape[0]
+    cen = np.zeros((s, 2))
+    q = np.zeros(s)
+    err = np.full(s, np.inf)
+    u = np.finfo(np.float64).eps
+    for t in prange(s):
+        v0 = simp[t, 0]
+        v1 = simp[t, 1]
+        v2 = simp[t, 2]
+        odd = False
+        if v0 > v1:
+            v0, v1 = v1, v0
+            odd = not odd
+        if v1 > v2:
+            v1, v2 = v2, v1
+            odd = not odd
+        if v0 > v1:
+            v0, v1 = v1, v0
+            odd = not odd
+        a00 = y[v1, 0] - y[v0, 0]
+        a01 = y[v1, 1] - y[v0, 1]
+        a10 = y[v2, 0] - y[v0, 0]
+        a11 = y[v2, 1] - y[v0, 1]
+        n0 = a00 * a00 + a01 * a01
+        n1 = a10 * a10 + a11 * a11
+        b0 = wphi[v0] - wphi[v1] + 0.5 * n0
+        b1 = wphi[v0] - wphi[v2] + 0.5 * n1
+        lmax = max(n0, n1, (a10 - a00) ** 2 + (a11 - a01) ** 2)
+        det = a00 * a11 - a01 * a10
+        if not (lmax > 0.0) or not (abs(det) > 0.0):
+            continue
+        qt = abs(det) / lmax
+        z0 = (b0 * a11 - a01 * b1) / det
+        z1 = (a00 * b1 - b0 * a10) / det
+        cen[t, 0] = y[v0, 0] + z0
+        cen[t, 1] = y[v0, 1] + z1
+        q[t] = qt if (det > 0.0) != odd else -qt
+        zn = max(abs(z0), abs(z1))
+        cn = max(abs(cen[t, 0]), abs(cen[t, 1]))
+        err[t] = u * (cn + zn) / qt
+    return cen, q, err
+
+
+@njit(cache=True)
+def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bhi, min_shape,
+                  max_error, keys, vals, pfrom, pto, tmp):
+    """2D twin of :func:`_dual_cell_3d`: the cell is the polygon of the power centres of the
+    triangles around ``i``; its edge with neighbour ``j`` runs from the centre of the triangle
+    whose link edge (counter-clockwise around ``i``) ends at ``j`` to the one whose link starts
+    at ``j`` (no sorting: each neighbour is the end of one link edge and the start of another)."""
+    base = nbr_ptr[i]
+    deg = nbr_ptr[i + 1] - base
+    if tptr[i + 1] - tptr[i] != deg:
+        return False, 0.0, 0.0, 0.0
+    emax = 0.0
+    lo0 = np.inf
+    lo1 = np.inf
+    hi0 = -np.inf
+    hi1 = -np.inf
+    for e in range(tptr[i], tptr[i + 1]):
+        t = tidx[e]
+        c0 = cen[t, 0]
+        c1 = cen[t, 1]
+        if (not (abs(qual[t]) >= min_shape)
+                or c0 <= blo[0] or c0 >= bhi[0] or c1 <= blo[1] or c1 >= bhi[1]):
+            return False, 0.0, 0.0, 0.0
+        emax = max(emax, err[t])
+        lo0 = min(lo0, c0)
+        lo1 = min(lo1, c1)
+        hi0 = max(hi0, c0)
+        hi1 = max(hi1, c1)
+    if not (emax <= max_error * max(hi0 - lo0, hi1 - lo1)):
+        return False, 0.0, 0.0, 0.0
+    # reference point: the centre of the box of the power vertices (order-independent)
+    rx = 0.5 * (lo0 + hi0)
+    ry = 0.5 * (lo1 + hi1)
+    for k in range(deg):
+        pfrom[k] = -1
+        pto[k] = -1
+    _hash_row(keys, vals, nbr_idx, base, deg)
+    for e in range(tptr[i], tptr[i + 1]):
+        t = tidx[e]
+        pos = 0 if simp[t, 0] == i else (1 if simp[t, 1] == i else 2)
+        if simp[t, pos] != i:
+            return False, 0.0, 0.0, 0.0
+        o0 = simp[t, 1] if pos == 0 else simp[t, 0]
+        o1 = simp[t, 1] if pos == 2 else simp[t, 2]
+        # (i, o0, o1) is an even permutation of simp[t] iff pos is even
+        ccw = (qual[t] > 0.0) == (pos % 2 == 0)
+        b = o0 if ccw else o1
+        c = o1 if ccw else o0
+        kb = _slot_of(keys, vals, b)
+        kc = _slot_of(keys, vals, c)
+        if kb < 0 or kc < 0 or pto[kb] >= 0 or pfrom[kc] >= 0:
+            return False, 0.0, 0.0, 0.0
+        pto[kb] = t
+        pfrom[kc] = t
+    area2 = 0.0
+    mx = 0.0
+    my = 0.0
+    for k in range(deg):
+        tp = pfrom[k]
+        tq = pto[k]
+        if tp < 0 or tq < 0:
+            return False, 0.0, 0.0, 0.0
+        ax = cen[tp, 0] - rx
+        ay = cen[tp, 1] - ry
+        bx = cen[tq, 0] - rx
+        by = cen[tq, 1] - ry
+        c = ax * by - ay * bx
+        area2 += c
+        mx += c * (ax + bx)
+        my += c * (ay + by)
+        dx = bx - ax
+        dy = by - ay
+        tmp[k] = np.sqrt(dx * dx + dy * dy)
+    area = 0.5 * area2
+    if not (area > 0.0):
+        return False, 0.0, 0.0, 0.0
+    return True, area, mx / 6.0 + area * rx, my / 6.0 + area * ry
+
+
+@njit(parallel=True, cache=True)
+def integrate_dual_2d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_piece, pptr, plo,
+                      phi, psign, pdens, margin, min_shape, max_error):
+    """2D twin of :func:`integrate_dual_3d` (laid out as :func:`geomot._clip.integrate_cells_2d`'s
+    outputs)."""
+    n = y.shape[0]
+    nnz = nbr_idx.shape[0]
+    done = np.zeros(n, dtype=np.bool_)
+    vol = np.zeros(n)
+    mass = np.zeros(n)
+    mom = np.zeros((n, 2))
+    flen = np.zeros(nnz)
+    fmass = np.zeros(nnz)
+    if simp.shape[0] == 0:
+        return done, vol, mass, mom, flen, fmass
+    unbounded = np.zeros(n, dtype=np.bool_)
+    for s in range(top_simp.shape[0]):
+        for p in range(top_simp.shape[1]):
+            v = top_simp[s, p]
+            if v < n:
+                unbounded[v] = True
+    tptr, tidx = _vertex_simplices(simp, n)
+    cen, qual, err = power_centres_2d(simp, y, wphi)
+    maxdeg = 1
+    for i in range(n):
+        maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
+    nchunk = (n + CHUNK - 1) // CHUNK
+    nhash = 2
+    while nhash < 2 * maxdeg:
+        nhash *= 2
+    for ch in prange(nchunk):
+        keys = np.empty(nhash, dtype=np.int64)
+        vals = np.empty(nhash, dtype=np.int64)
+        pfrom = np.empty(maxdeg, dtype=np.int64)
+        pto = np.empty(maxdeg, dtype=np.int64)
+        blo = np.empty(2)
+        bhi = np.empty(2)
+        tmp = np.empty(maxdeg)
+        for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+            if unbounded[i] or cand_ptr[i + 1] - cand_ptr[i] != 1 or tptr[i + 1] == tptr[i]:
+                continue
+            p = cand_piece[cand_ptr[i]]
+            if pptr[p + 1] != pptr[p]:
+                continue
+            for a in range(2):
+                blo[a] = plo[p, a] + margin
+                bhi[a] = phi[p, a] - margin
+            ok, v, m0, m1 = _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo,
+                                          bhi, min_shape, max_error, keys, vals, pfrom, pto, tmp)
+            if not ok:
+                continue
+            done[i] = True
+            base = nbr_ptr[i]
+            w = psign[p] * pdens[p]
+            for k in range(nbr_ptr[i + 1] - base):
+                flen[base + k] = psign[p] * tmp[k]
+                fmass[base + k] = w * tmp[k]
+            vol[i] = psign[p] * v
+            mass[i] = w * v
+            mom[i, 0] = w * m0
+            mom[i, 1] = w * m1
+    return done, vol, mass, mom, flen, fmass

@@ -48,7 +48,7 @@ class Tolerances:
     #: shape |det| / l_max^3 of the tetrahedra around the cell (slivers are clipped instead) ...
     dual_shape: float = 1e-3
     #: ... the largest rounding estimate of their power centres, relative to the cell's diameter ...
-    dual_error: float = 1e-11
+    dual_error: float = 1e-12
     #: ... and the least distance (relative to the problem's size) of the power centres to the
     #: boundary of their box piece (cells nearer to it are clipped: the box may cut them)
     dual_margin: float = 1e-10

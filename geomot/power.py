@@ -638,27 +638,23 @@ def _framed_diagram(space, yf, wphi, triangulation=None, y=None, h=None):
 def _integrate(yf, wphi, tri, pc, eps, scale, cand_ptr, cand_piece, clo, chi):
     """Volume, mass, moment, per-slot facet measure / mass and status of every cell.
 
-    Interior 3D cells inside one box piece are integrated from the power centres of the
+    Interior cells inside one box piece are integrated from the power centres of the
     triangulation (:mod:`geomot._dual`, no clipping); the clipping kernel of :mod:`geomot._clip`
     does the others.  Returns ``(fast (n,) bool, vol, mass, mom, slot_len, slot_mass, status)``,
     ``fast`` the cells done from the triangulation.
     """
     n, d = yf.shape
     fast = np.zeros(n, dtype=bool)
-    if d == 2:
-        return (fast,) + _clip.integrate_cells_2d(
-            yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
-            pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi)
     dual = None
-    if tri.affine_dim == 3 and tri.simplices is not None and tri.top_simplices is not None:
-        dual = _dual.integrate_dual_3d(
-            yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices, cand_ptr, cand_piece,
-            pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, tol.dual_margin * scale, tol.dual_shape,
-            tol.dual_error)
+    if tri.affine_dim == d and tri.simplices is not None and tri.top_simplices is not None:
+        kernel = _dual.integrate_dual_2d if d == 2 else _dual.integrate_dual_3d
+        dual = kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices, cand_ptr,
+                      cand_piece, pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, tol.dual_margin * scale,
+                      tol.dual_shape, tol.dual_error)
         fast = dual[0]
-    out = _clip.integrate_cells_3d(
-        yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
-        pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi, fast)
+    kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
+    out = kernel(yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets,
+                 pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi, fast)
     if dual is not None:
         # disjoint rows: each array is zero where the other kernel computed
         for a, b in zip(out[:5], dual[1:]):

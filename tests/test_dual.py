@@ -1,4 +1,4 @@
-"""Interior 3D power cells integrated from the triangulation (geomot._dual) against the clipping."""
+"""Interior power cells integrated from the triangulation (geomot._dual) against the clipping."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from geomot._clip_ref import dual_cells_reference
 from geomot._tol import scale_of, tol
 
 BOX = geomot.Domain.box([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+SQUARE = geomot.Domain.box([0.0, 0.0], [1.0, 1.0])
 
 
 def _kernel_args(pd):
@@ -22,14 +23,16 @@ def _kernel_args(pd):
 def _clipped(pd):
     """Every cell clipped (no cell skipped): the reference outputs."""
     tri, pc, yf, wphi = _kernel_args(pd)
-    return _clip.integrate_cells_3d(yf, wphi, tri.indptr, tri.indices, pd._cand_ptr, pd._cand_piece,
+    kernel = _clip.integrate_cells_2d if pd.dim == 2 else _clip.integrate_cells_3d
+    return kernel(yf, wphi, tri.indptr, tri.indices, pd._cand_ptr, pd._cand_piece,
                                     pc.normals, pc.offsets, pc.indptr, pc.lo, pc.hi, pc.sign, pc.density,
                                     pd._eps, pd._clo, pd._chi, np.zeros(pd.n, dtype=bool))
 
 
 def _dual_only(pd):
     tri, pc, yf, wphi = _kernel_args(pd)
-    return _dual.integrate_dual_3d(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices,
+    kernel = _dual.integrate_dual_2d if pd.dim == 2 else _dual.integrate_dual_3d
+    return kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices,
                                    pd._cand_ptr, pd._cand_piece, pc.indptr, pc.lo, pc.hi, pc.sign,
                                    pc.density, tol.dual_margin * scale_of(pd._space.bounds),
                                    tol.dual_shape, tol.dual_error)
@@ -181,3 +184,79 @@ def test_hypothesis_fast_equals_clipping(seed, n, noise):
     rng = np.random.default_rng(seed)
     y = rng.random((n, 3))
     _check(y, -0.5 * (y**2).sum(axis=1) + noise * rng.standard_normal(n), BOX)
+
+
+# ----------------------------------------------------------------------------- 2D
+def test_2d_uniform_square_most_cells_fast():
+    rng = np.random.default_rng(10)
+    y = rng.random((3000, 2))
+    pd = _check(y, -0.5 * (y**2).sum(axis=1), SQUARE)
+    assert pd._fast.mean() > 0.8
+    assert np.isclose(pd.volumes.sum(), 1.0, rtol=1e-12)
+
+
+def test_2d_random_weights_and_hidden_cells():
+    rng = np.random.default_rng(11)
+    y = rng.random((2000, 2))
+    h = -0.5 * (y**2).sum(axis=1) + 1e-4 * rng.standard_normal(2000)
+    h[:30] -= 0.05
+    pd = _check(y, h, geomot.Domain.box([-0.1, 0.2], [1.2, 0.9]))
+    assert pd.hidden.sum() > 0 and not np.any(pd._fast & pd.hidden)
+    assert pd._fast.mean() > 0.5
+
+
+def test_2d_cocircular_grid_falls_back():
+    # a 6x6 grid with Voronoi weights: qhull splits every square into two triangles sharing
+    # their power centre (the square's centre); zero-length edges on the diagonals
+    g = (np.arange(6) + 0.5) / 6
+    y = np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1).reshape(-1, 2)
+    pd = _check(y, -0.5 * (y**2).sum(axis=1), SQUARE)
+    np.testing.assert_allclose(pd.volumes, 1.0 / 36, rtol=1e-12)
+
+
+def test_2d_polygon_and_image_domains():
+    shapely = pytest.importorskip("shapely")
+    rng = np.random.default_rng(12)
+    y = rng.random((600, 2))
+    h = -0.5 * (y**2).sum(axis=1)
+    hexagon = shapely.Polygon([(0.5 + 0.6 * np.cos(a), 0.5 + 0.6 * np.sin(a)) for a in np.arange(6) * np.pi / 3])
+    pd = _check(y, h, geomot.Domain.polygon(hexagon))
+    assert not pd._fast.any()  # triangle pieces: half-spaces of their own
+    img = rng.random((4, 4)) + 0.5
+    pd = _check(y, h, geomot.Domain.image(img, [0.0, 0.0], [1.0, 1.0]))
+    assert 0.2 < pd._fast.mean() < 1.0
+
+
+def test_2d_fast_against_numpy_reference():
+    rng = np.random.default_rng(13)
+    y = rng.random((300, 2))
+    h = -0.5 * (y**2).sum(axis=1) + 1e-3 * rng.standard_normal(300)
+    pd = geomot.power_diagram(y, h, SQUARE)
+    tri, _, yf, wphi = _kernel_args(pd)
+    done, vol, _, mom, flen, _ = _dual_only(pd)
+    cells = np.flatnonzero(done)
+    assert cells.size > 100
+    rvol, rmom, rfac = dual_cells_reference(yf, wphi, tri.simplices, cells)
+    np.testing.assert_allclose(vol[cells], rvol, rtol=1e-11)
+    np.testing.assert_allclose(mom[cells], rmom, rtol=1e-11, atol=1e-11 * np.abs(rmom).max())
+    for i in cells:
+        row = slice(tri.indptr[i], tri.indptr[i + 1])
+        ref = np.array([rfac[(i, j)] for j in tri.indices[row]])
+        np.testing.assert_allclose(flen[row], ref, rtol=0, atol=1e-11 * ref.sum())
+
+
+def test_2d_power_centres():
+    y = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    cen, q, err = _dual.power_centres_2d(np.array([[0, 1, 2], [0, 2, 1]]), y, np.array([0.0, 0.0, 1.0]))
+    # Voronoi of the triangle moved by the weight of vertex 2: <x, y_2 - y_0> = 0 - 1 + 2
+    np.testing.assert_allclose(cen[0], [1.0, 0.5], rtol=1e-15)
+    np.testing.assert_array_equal(cen[0], cen[1])  # the same vertex set: the same bits
+    assert q[0] > 0 > q[1] and np.all(np.isfinite(err))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(8, 120), noise=st.sampled_from([0.0, 1e-3, 1e-2]))
+def test_2d_hypothesis_fast_equals_clipping(seed, n, noise):
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, 2))
+    _check(y, -0.5 * (y**2).sum(axis=1) + noise * rng.standard_normal(n), SQUARE)
