@@ -19,7 +19,7 @@ Usage::
 
     python benchmarks/bench_power.py                       # 2D 1e4, 1e5; 3D 1e4
     python benchmarks/bench_power.py --full                # adds 2D 1e6 and 3D 1e5
-    python benchmarks/bench_power.py --integration [--full]   # 3D 1e4 (and 1e5)
+    python benchmarks/bench_power.py --integration [--full]   # 3D 1e4, 2D 1e5 (3D 1e5, 2D 1e6)
 """
 
 import argparse
@@ -75,7 +75,7 @@ def integration(d, n, repeat, seed=0):
     args = (yf, wphi, tri.indptr, tri.indices, pd._cand_ptr, pd._cand_piece, pc.normals, pc.offsets,
             pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, pd._eps, pd._clo, pd._chi)
     if d == 2:
-        t_clip, _ = best_of(lambda: _clip.integrate_cells_2d(*args), repeat)
+        t_clip, _ = best_of(lambda: _clip.integrate_cells_2d(*args, np.zeros(n, dtype=bool)), repeat)
     else:
         t_clip, _ = best_of(lambda: _clip.integrate_cells_3d(*args, np.zeros(n, dtype=bool)), repeat)
     t_new, out = best_of(lambda: power._integrate(yf, wphi, tri, pc, pd._eps, scale_of(pd._space.bounds),
@@ -96,7 +96,7 @@ def main():
         y = np.random.default_rng(1).random((50, d))
         power_diagram(y, -0.5 * (y**2).sum(1), Domain.box([0] * d, [1] * d)).hessian()
     if args.integration:
-        for d, n in [(3, 10**4)] + ([(3, 10**5)] if args.full else []):
+        for d, n in [(3, 10**4), (2, 10**5)] + ([(3, 10**5), (2, 10**6)] if args.full else []):
             integration(d, n, max(args.repeat, 3))
         return
     cases = [(2, 10**4), (2, 10**5), (3, 10**4)]

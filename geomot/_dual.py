@@ -68,19 +68,19 @@ def _vertex_simplices(simp, n):
 
 @njit(parallel=True, cache=True)
 def power_centres_3d(simp, y, wphi):
-    """Power centres ``(s, 3)``, signed shapes ``q (s,)`` and rounding estimates ``err (s,)`` of
-    tetrahedra.
+    """Power centres, signed shapes and rounding estimates of tetrahedra, packed ``cq (s, 5)``
+    (one row per tetrahedron: the cell kernels read them together, from scattered rows).
 
-    ``|q| = |det| / l_max^3`` (0 for a flat tetrahedron, whose centre is left at 0), the sign of
-    ``q`` the orientation of the tetrahedron ``simp[t]``, ``det(y_1 - y_0, y_2 - y_0, y_3 - y_0)``;
-    ``err = eps (|c| + |z|) / q`` (infinite when flat), both in the units of ``y``.  Computed
-    from the vertices in increasing index order, so that the result depends on the vertex set
-    only (a triangulation from flips and one from a hull give the same bits).
+    ``cq[:, :3]`` the centre (0 for a flat tetrahedron); ``q = cq[:, 3]`` with
+    ``|q| = |det| / l_max^3`` (0 when flat) and the sign of ``q`` the orientation of the
+    tetrahedron ``simp[t]``, ``det(y_1 - y_0, y_2 - y_0, y_3 - y_0)``; ``cq[:, 4] = eps (|c| +
+    |z|) / |q|`` (infinite when flat), in the units of ``y``.  Computed from the vertices in
+    increasing index order, so that the result depends on the vertex set only (a triangulation
+    from flips and one from a hull give the same bits).
     """
     s = simp.shape[0]
-    cen = np.zeros((s, 3))
-    q = np.zeros(s)
-    err = np.full(s, np.inf)
+    cq = np.zeros((s, 5))
+    cq[:, 4] = np.inf
     u = np.finfo(np.float64).eps
     for t in prange(s):
         v0 = simp[t, 0]
@@ -134,14 +134,14 @@ def power_centres_3d(simp, y, wphi):
         z0 = (b0 * c00 + b1 * (a02 * a21 - a01 * a22) + b2 * (a01 * a12 - a02 * a11)) / det
         z1 = (b0 * c01 + b1 * (a00 * a22 - a02 * a20) + b2 * (a02 * a10 - a00 * a12)) / det
         z2 = (b0 * c02 + b1 * (a01 * a20 - a00 * a21) + b2 * (a00 * a11 - a01 * a10)) / det
-        cen[t, 0] = y[v0, 0] + z0
-        cen[t, 1] = y[v0, 1] + z1
-        cen[t, 2] = y[v0, 2] + z2
-        q[t] = qt if (det > 0.0) != odd else -qt
+        cq[t, 0] = y[v0, 0] + z0
+        cq[t, 1] = y[v0, 1] + z1
+        cq[t, 2] = y[v0, 2] + z2
+        cq[t, 3] = qt if (det > 0.0) != odd else -qt
         zn = max(abs(z0), abs(z1), abs(z2))
-        cn = max(abs(cen[t, 0]), abs(cen[t, 1]), abs(cen[t, 2]))
-        err[t] = u * (cn + zn) / qt
-    return cen, q, err
+        cn = max(abs(cq[t, 0]), abs(cq[t, 1]), abs(cq[t, 2]))
+        cq[t, 4] = u * (cn + zn) / qt
+    return cq
 
 
 @njit(cache=True)
@@ -176,7 +176,7 @@ def _slot_of(keys, vals, j):
 
 
 @njit(cache=True)
-def _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bhi, min_shape,
+def _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cq, blo, bhi, min_shape,
                   max_error, cnt, keys, vals, ent_t, ent_b, ent_c, succ, tmp):
     """Integrate cell ``i`` from the power centres of its tetrahedra.
 
@@ -200,14 +200,14 @@ def _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
     hi2 = -np.inf
     for e in range(tptr[i], tptr[i + 1]):
         t = tidx[e]
-        c0 = cen[t, 0]
-        c1 = cen[t, 1]
-        c2 = cen[t, 2]
-        if (not (abs(qual[t]) >= min_shape)
+        c0 = cq[t, 0]
+        c1 = cq[t, 1]
+        c2 = cq[t, 2]
+        if (not (abs(cq[t, 3]) >= min_shape)
                 or c0 <= blo[0] or c0 >= bhi[0] or c1 <= blo[1] or c1 >= bhi[1]
                 or c2 <= blo[2] or c2 >= bhi[2]):
             return False, 0.0, 0.0, 0.0, 0.0
-        emax = max(emax, err[t])
+        emax = max(emax, cq[t, 4])
         lo0 = min(lo0, c0)
         lo1 = min(lo1, c1)
         lo2 = min(lo2, c2)
@@ -253,7 +253,7 @@ def _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
                 q += 1
         if q != 3:
             return False, 0.0, 0.0, 0.0, 0.0
-        ccw = (qual[t] > 0.0) == (pos % 2 == 0)
+        ccw = (cq[t, 3] > 0.0) == (pos % 2 == 0)
         for a in range(3):
             v = o0 if a == 0 else (o1 if a == 1 else o2)
             k = _slot_of(keys, vals, v)
@@ -300,23 +300,23 @@ def _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
             return False, 0.0, 0.0, 0.0, 0.0
         # fan from the first vertex: area vector and the tetrahedra to the reference point
         t0 = ent_t[w0]
-        ax0 = cen[t0, 0] - rx
-        ay0 = cen[t0, 1] - ry
-        az0 = cen[t0, 2] - rz
+        ax0 = cq[t0, 0] - rx
+        ay0 = cq[t0, 1] - ry
+        az0 = cq[t0, 2] - rz
         w1 = succ[w0 - start]
         t1 = ent_t[w1]
-        bx = cen[t1, 0] - rx
-        by = cen[t1, 1] - ry
-        bz = cen[t1, 2] - rz
+        bx = cq[t1, 0] - rx
+        by = cq[t1, 1] - ry
+        bz = cq[t1, 2] - rz
         sx = 0.0
         sy = 0.0
         sz = 0.0
         for f in range(1, L - 1):
             w1 = succ[w1 - start]
             t2 = ent_t[w1]
-            cx = cen[t2, 0] - rx
-            cy = cen[t2, 1] - ry
-            cz = cen[t2, 2] - rz
+            cx = cq[t2, 0] - rx
+            cy = cq[t2, 1] - ry
+            cz = cq[t2, 2] - rz
             det = ax0 * (by * cz - bz * cy) - ay0 * (bx * cz - bz * cx) + az0 * (bx * cy - by * cx)
             vol6 += det
             mx += det * (ax0 + bx + cx)
@@ -370,7 +370,7 @@ def integrate_dual_3d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
             if v < n:
                 unbounded[v] = True
     tptr, tidx = _vertex_simplices(simp, n)
-    cen, qual, err = power_centres_3d(simp, y, wphi)
+    cq = power_centres_3d(simp, y, wphi)
     maxdeg = 1
     maxinc = 1
     for i in range(n):
@@ -402,7 +402,7 @@ def integrate_dual_3d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
             for a in range(3):
                 blo[a] = plo[p, a] + margin
                 bhi[a] = phi[p, a] - margin
-            ok, v, m0, m1, m2 = _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err,
+            ok, v, m0, m1, m2 = _dual_cell_3d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cq,
                                               blo, bhi, min_shape, max_error, cnt, keys, vals,
                                               ent_t, ent_b, ent_c, succ, tmp)
             if not ok:
@@ -424,12 +424,11 @@ def integrate_dual_3d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
 # --------------------------------------------------------------------------- 2D
 @njit(parallel=True, cache=True)
 def power_centres_2d(simp, y, wphi):
-    """2D twin of :func:`power_centres_3d`: centres ``(s, 2)``, signed shapes
-    ``q = det / l_max^2`` (the sign: ``simp[t]`` counter-clockwise) and rounding estimates."""
+    """2D twin of :func:`power_centres_3d`: ``cq (s, 4)``, the centre, the signed shape
+    ``q = det / l_max^2`` (positive: ``simp[t]`` counter-clockwise) and the rounding estimate."""
     s = simp.shape[0]
-    cen = np.zeros((s, 2))
-    q = np.zeros(s)
-    err = np.full(s, np.inf)
+    cq = np.zeros((s, 4))
+    cq[:, 3] = np.inf
     u = np.finfo(np.float64).eps
     for t in prange(s):
         v0 = simp[t, 0]
@@ -460,17 +459,17 @@ def power_centres_2d(simp, y, wphi):
         qt = abs(det) / lmax
         z0 = (b0 * a11 - a01 * b1) / det
         z1 = (a00 * b1 - b0 * a10) / det
-        cen[t, 0] = y[v0, 0] + z0
-        cen[t, 1] = y[v0, 1] + z1
-        q[t] = qt if (det > 0.0) != odd else -qt
+        cq[t, 0] = y[v0, 0] + z0
+        cq[t, 1] = y[v0, 1] + z1
+        cq[t, 2] = qt if (det > 0.0) != odd else -qt
         zn = max(abs(z0), abs(z1))
-        cn = max(abs(cen[t, 0]), abs(cen[t, 1]))
-        err[t] = u * (cn + zn) / qt
-    return cen, q, err
+        cn = max(abs(cq[t, 0]), abs(cq[t, 1]))
+        cq[t, 3] = u * (cn + zn) / qt
+    return cq
 
 
 @njit(cache=True)
-def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bhi, min_shape,
+def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cq, blo, bhi, min_shape,
                   max_error, keys, vals, pfrom, pto, tmp):
     """2D twin of :func:`_dual_cell_3d`: the cell is the polygon of the power centres of the
     triangles around ``i``; its edge with neighbour ``j`` runs from the centre of the triangle
@@ -487,12 +486,12 @@ def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
     hi1 = -np.inf
     for e in range(tptr[i], tptr[i + 1]):
         t = tidx[e]
-        c0 = cen[t, 0]
-        c1 = cen[t, 1]
-        if (not (abs(qual[t]) >= min_shape)
+        c0 = cq[t, 0]
+        c1 = cq[t, 1]
+        if (not (abs(cq[t, 2]) >= min_shape)
                 or c0 <= blo[0] or c0 >= bhi[0] or c1 <= blo[1] or c1 >= bhi[1]):
             return False, 0.0, 0.0, 0.0
-        emax = max(emax, err[t])
+        emax = max(emax, cq[t, 3])
         lo0 = min(lo0, c0)
         lo1 = min(lo1, c1)
         hi0 = max(hi0, c0)
@@ -514,7 +513,7 @@ def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
         o0 = simp[t, 1] if pos == 0 else simp[t, 0]
         o1 = simp[t, 1] if pos == 2 else simp[t, 2]
         # (i, o0, o1) is an even permutation of simp[t] iff pos is even
-        ccw = (qual[t] > 0.0) == (pos % 2 == 0)
+        ccw = (cq[t, 2] > 0.0) == (pos % 2 == 0)
         b = o0 if ccw else o1
         c = o1 if ccw else o0
         kb = _slot_of(keys, vals, b)
@@ -531,10 +530,10 @@ def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo, bh
         tq = pto[k]
         if tp < 0 or tq < 0:
             return False, 0.0, 0.0, 0.0
-        ax = cen[tp, 0] - rx
-        ay = cen[tp, 1] - ry
-        bx = cen[tq, 0] - rx
-        by = cen[tq, 1] - ry
+        ax = cq[tp, 0] - rx
+        ay = cq[tp, 1] - ry
+        bx = cq[tq, 0] - rx
+        by = cq[tq, 1] - ry
         c = ax * by - ay * bx
         area2 += c
         mx += c * (ax + bx)
@@ -570,7 +569,7 @@ def integrate_dual_2d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
             if v < n:
                 unbounded[v] = True
     tptr, tidx = _vertex_simplices(simp, n)
-    cen, qual, err = power_centres_2d(simp, y, wphi)
+    cq = power_centres_2d(simp, y, wphi)
     maxdeg = 1
     for i in range(n):
         maxdeg = max(maxdeg, nbr_ptr[i + 1] - nbr_ptr[i])
@@ -595,7 +594,7 @@ def integrate_dual_2d(y, wphi, nbr_ptr, nbr_idx, simp, top_simp, cand_ptr, cand_
             for a in range(2):
                 blo[a] = plo[p, a] + margin
                 bhi[a] = phi[p, a] - margin
-            ok, v, m0, m1 = _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cen, qual, err, blo,
+            ok, v, m0, m1 = _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cq, blo,
                                           bhi, min_shape, max_error, keys, vals, pfrom, pto, tmp)
             if not ok:
                 continue

@@ -38,6 +38,12 @@ def _dual_only(pd):
                                    tol.dual_shape, tol.dual_error)
 
 
+def _split(cq):
+    """(centres, signed shapes, rounding estimates) of a packed ``power_centres_*d`` array."""
+    d = cq.shape[1] - 2
+    return cq[:, :d], cq[:, d], cq[:, d + 1]
+
+
 def _assert_close(a, b, rows, rtol=1e-12):
     """All six outputs of two integrations equal to ``rtol`` (moments relative to mass times the
     domain's size, facet values relative to the cell's total facet measure / mass)."""
@@ -109,7 +115,7 @@ def test_degenerate_lattice_falls_back():
     y = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
     pd = _check(y, -0.5 * (y**2).sum(axis=1), BOX)
     np.testing.assert_allclose(pd.volumes, 1.0 / 64, rtol=1e-12)
-    q = _dual.power_centres_3d(pd.triangulation.simplices, np.asarray(pd._yf), np.asarray(pd._wphi))[1]
+    q = _dual.power_centres_3d(pd.triangulation.simplices, np.asarray(pd._yf), np.asarray(pd._wphi))[:, 3]
     flat = np.abs(q) < tol.dual_shape
     touched = np.zeros(pd.n, dtype=bool)
     touched[pd.triangulation.simplices[flat].ravel()] = True
@@ -163,13 +169,14 @@ def test_fast_against_numpy_reference():
 def test_power_centres_and_slot_lookup():
     # one regular-ish tetrahedron with Voronoi weights: its centre is the circumcentre
     y = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    cen, q, err = _dual.power_centres_3d(np.array([[0, 1, 2, 3]]), y, np.zeros(4))
+    cen, q, err = _split(_dual.power_centres_3d(np.array([[0, 1, 2, 3]]), y, np.zeros(4)))
     np.testing.assert_allclose(cen[0], [0.5, 0.5, 0.5], rtol=1e-15)
     assert q[0] > 0 and np.isfinite(err[0])
-    cen, q, _ = _dual.power_centres_3d(np.array([[0, 2, 1, 3]]), y, np.zeros(4))
+    cen2, q, _ = _split(_dual.power_centres_3d(np.array([[0, 2, 1, 3]]), y, np.zeros(4)))
     assert q[0] < 0  # odd permutation: the orientation flips
-    _, q, err = _dual.power_centres_3d(np.array([[0, 1, 2, 3]]), np.array(
-        [[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]), np.zeros(4))
+    np.testing.assert_array_equal(cen2, cen)  # the same vertex set: the same bits
+    _, q, err = _split(_dual.power_centres_3d(np.array([[0, 1, 2, 3]]), np.array(
+        [[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]), np.zeros(4)))
     assert q[0] == 0 and np.isinf(err[0])  # flat
     row = np.array([3, 8, 9, 20, 41])
     keys = np.empty(16, dtype=np.int64)
@@ -247,7 +254,7 @@ def test_2d_fast_against_numpy_reference():
 
 def test_2d_power_centres():
     y = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
-    cen, q, err = _dual.power_centres_2d(np.array([[0, 1, 2], [0, 2, 1]]), y, np.array([0.0, 0.0, 1.0]))
+    cen, q, err = _split(_dual.power_centres_2d(np.array([[0, 1, 2], [0, 2, 1]]), y, np.array([0.0, 0.0, 1.0])))
     # Voronoi of the triangle moved by the weight of vertex 2: <x, y_2 - y_0> = 0 - 1 + 2
     np.testing.assert_allclose(cen[0], [1.0, 0.5], rtol=1e-15)
     np.testing.assert_array_equal(cen[0], cen[1])  # the same vertex set: the same bits
