@@ -12,7 +12,10 @@ candidate piece of the cell, the cell inside the domain is the whole power cell
 
 and its facet with the neighbour ``j`` is the polygon of the :math:`c_T`, :math:`T \\ni i, j`,
 in the cyclic order of the *link* of the edge ``(i, j)`` (the simplices around an edge follow
-each other through shared faces).  The integrals (volume, first moment, facet measure per CSR
+each other through shared faces).  In 2D the facet with ``j`` is the segment between the
+centres of the two triangles around the edge ``(i, j)``, from the one whose link edge
+(counter-clockwise around ``i``) ends at ``j`` to the one whose link starts there: no sorting
+at all.  The integrals (volume, first moment, facet measure per CSR
 slot) are then O(simplices), with no clipping; every other cell is clipped by
 :mod:`geomot._clip`, which skips the cells done here.  The outputs are those of the clipping
 kernel (same conventions: ``flen`` / ``fmass`` per slot of the row, mass and moment weighted by
@@ -31,6 +34,18 @@ simplex; a cell is done here only when the simplices around it have :math:`q_T \
 ``tol.dual_shape`` and that error is below ``tol.dual_error`` times the cell's diameter (else a
 sliver, a tiny cell or power centres far from the targets would cancel digits): those go to the
 clipping.
+
+Reproducibility.  The results depend on the triangulation's combinatorics only, not on the
+order of its simplices or of their vertices (a triangulation repaired by flips and a fresh hull
+give the same bits, as the clipping does): the centres are computed from the vertices in
+increasing index order, the reference point of a cell is the centre of the box of its power
+vertices (not a sum over them), each ring is walked from its smallest link vertex, and the
+facets are summed in slot order.
+
+References
+----------
+F. Aurenhammer, *Power diagrams: properties, algorithms and applications*, SIAM J. Comput. 16
+(1987) (the power diagram is the dual of the regular triangulation).
 
 Kernels receive validated float64 / int64 arrays only; :func:`geomot._clip_ref.dual_cells_reference`
 is the numpy twin (hulls of the power centres), tested equal.
@@ -534,10 +549,10 @@ def _dual_cell_2d(i, nbr_ptr, nbr_idx, simp, tptr, tidx, cq, blo, bhi, min_shape
         ay = cq[tp, 1] - ry
         bx = cq[tq, 0] - rx
         by = cq[tq, 1] - ry
-        c = ax * by - ay * bx
-        area2 += c
-        mx += c * (ax + bx)
-        my += c * (ay + by)
+        cr = ax * by - ay * bx
+        area2 += cr
+        mx += cr * (ax + bx)
+        my += cr * (ay + by)
         dx = bx - ax
         dy = by - ay
         tmp[k] = np.sqrt(dx * dx + dy * dy)

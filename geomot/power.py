@@ -11,7 +11,9 @@ lifted points :math:`(y_i, -2 h_i) \\in \\mathbb{R}^{d+1}` (:mod:`geomot.lifting
 the affine frame, the hull, the triangulation and its adjacency, and the 2D edge flips).
 Points that are not vertices of the lower hull are *hidden* (empty cells).  Each cell is then
 the intersection of the half-spaces of its triangulation neighbours with each convex piece of
-the domain, clipped and integrated exactly by the numba kernels of :mod:`geomot._clip`.
+the domain, clipped and integrated exactly by the numba kernels of :mod:`geomot._clip`; the
+interior cells that lie inside one box piece are the convex hulls of their power vertices, and
+are integrated from the triangulation's power centres without clipping (:mod:`geomot._dual`).
 
 Degenerate input is normal input: targets in a lower-dimensional affine subspace (collinear
 in 2D, coplanar in 3D) are triangulated in that subspace (cells are then cylinders over a
