@@ -646,14 +646,8 @@ def _integrate(yf, wphi, tri, pc, eps, scale, cand_ptr, cand_piece, clo, chi):
     ``fast`` the cells done from the triangulation.
     """
     n, d = yf.shape
-    fast = np.zeros(n, dtype=bool)
-    dual = None
-    if tri.affine_dim == d and tri.simplices is not None and tri.top_simplices is not None:
-        kernel = _dual.integrate_dual_2d if d == 2 else _dual.integrate_dual_3d
-        dual = kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices, cand_ptr,
-                      cand_piece, pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, tol.dual_margin * scale,
-                      tol.dual_shape, tol.dual_error)
-        fast = dual[0]
+    dual = _dual_cells(yf, wphi, tri, pc, scale, cand_ptr, cand_piece)
+    fast = np.zeros(n, dtype=bool) if dual is None else dual[0]
     kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
     out = kernel(yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets,
                  pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi, fast)
@@ -662,6 +656,18 @@ def _integrate(yf, wphi, tri, pc, eps, scale, cand_ptr, cand_piece, clo, chi):
         for a, b in zip(out[:5], dual[1:]):
             a += b
     return (fast,) + out
+
+
+def _dual_cells(yf, wphi, tri, pc, scale, cand_ptr, cand_piece):
+    """The outputs of :func:`geomot._dual.integrate_dual_2d` / ``_3d`` (``done`` first), or None
+    when the targets are not full-dimensional (no simplices of the domain's dimension)."""
+    d = yf.shape[1]
+    if tri.affine_dim != d or tri.simplices is None or tri.top_simplices is None:
+        return None
+    kernel = _dual.integrate_dual_2d if d == 2 else _dual.integrate_dual_3d
+    return kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices, cand_ptr, cand_piece,
+                  pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, tol.dual_margin * scale, tol.dual_shape,
+                  tol.dual_error)
 
 
 def _unbounded_boxes(n, d):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import geomot
-from geomot import _clip, _dual
+from geomot import _clip, _dual, power
 from geomot._clip_ref import dual_cells_reference
 from geomot._tol import scale_of, tol
 
@@ -30,12 +30,14 @@ def _clipped(pd):
 
 
 def _dual_only(pd):
+    """The fast kernel's outputs alone (no cell done when it does not apply)."""
     tri, pc, yf, wphi = _kernel_args(pd)
-    kernel = _dual.integrate_dual_2d if pd.dim == 2 else _dual.integrate_dual_3d
-    return kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices,
-                                   pd._cand_ptr, pd._cand_piece, pc.indptr, pc.lo, pc.hi, pc.sign,
-                                   pc.density, tol.dual_margin * scale_of(pd._space.bounds),
-                                   tol.dual_shape, tol.dual_error)
+    out = power._dual_cells(yf, wphi, tri, pc, scale_of(pd._space.bounds), pd._cand_ptr, pd._cand_piece)
+    if out is None:
+        n, d = yf.shape
+        nnz = tri.indices.shape[0]
+        out = (np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), np.zeros((n, d)), np.zeros(nnz), np.zeros(nnz))
+    return out
 
 
 def _split(cq):
