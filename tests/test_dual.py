@@ -131,6 +131,16 @@ def test_nonbox_domain_no_fast_cells():
     assert not pd._fast.any()
 
 
+def test_lower_dimensional_targets_are_clipped():
+    rng = np.random.default_rng(7)
+    y = np.column_stack([rng.random((200, 2)), np.full(200, 0.5)])  # coplanar: no tetrahedra
+    pd = _check(y, -0.5 * (y**2).sum(axis=1), BOX)
+    assert not pd._fast.any() and np.isclose(pd.volumes.sum(), 1.0, rtol=1e-12)
+    y = np.column_stack([rng.random(40), np.full(40, 0.5)])  # collinear in 2D
+    pd = _check(y, -0.5 * (y**2).sum(axis=1), SQUARE)
+    assert not pd._fast.any() and np.isclose(pd.volumes.sum(), 1.0, rtol=1e-12)
+
+
 def test_mesh_domain():
     trimesh = pytest.importorskip("trimesh")
     rng = np.random.default_rng(4)
