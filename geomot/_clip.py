@@ -226,11 +226,12 @@ def _integrate_polygon_2d(px, py, lab, m, facet_out, fbase, weight, eps):
 
 @njit(parallel=True, cache=True)
 def integrate_cells_2d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
-                       plo, phi, psign, pdens, eps, clo, chi):
+                       plo, phi, psign, pdens, eps, clo, chi, skip):
     """Per-cell Lebesgue volume, mass, mass moment and per-slot facet measure / mass.
 
     Returns (vol (n,), mass (n,), mom (n,2), facet_len (nnz,), facet_mass (nnz,), status (n,)).
-    Cell i is integrated over the pieces cand_piece[cand_ptr[i]:cand_ptr[i+1]].
+    Cell i is integrated over the pieces cand_piece[cand_ptr[i]:cand_ptr[i+1]]; cells with
+    ``skip[i]`` (integrated elsewhere: :mod:`geomot._dual`) are left at zero.
     """
     n = y.shape[0]
     nnz = nbr_idx.shape[0]
@@ -251,6 +252,8 @@ def integrate_cells_2d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
       blo = np.empty(2)
       bhi = np.empty(2)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+        if skip[i]:
+            continue
         for c in range(cand_ptr[i], cand_ptr[i + 1]):
             p = cand_piece[c]
             if not _start_box(plo[p], phi[p], clo[i], chi[i], blo, bhi):
@@ -763,8 +766,8 @@ def _integrate_polytope_3d(VV, ib, s, nv, nf, facet_out, fbase, weight, eps):
 
 @njit(parallel=True, cache=True)
 def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off, pptr,
-                       plo, phi, psign, pdens, eps, clo, chi):
-    """3D twin of :func:`integrate_cells_2d`."""
+                       plo, phi, psign, pdens, eps, clo, chi, skip):
+    """3D twin of :func:`integrate_cells_2d` (cells with ``skip[i]`` are left at zero)."""
     n = y.shape[0]
     nnz = nbr_idx.shape[0]
     vol = np.zeros(n)
@@ -784,6 +787,8 @@ def integrate_cells_3d(y, wphi, nbr_ptr, nbr_idx, cand_ptr, cand_piece, nrm, off
       tmp = np.zeros(maxdeg)
       hs = np.empty(4 * maxdeg)
       for i in range(ch * CHUNK, min(n, (ch + 1) * CHUNK)):
+        if skip[i]:
+            continue
         deg = nbr_ptr[i + 1] - nbr_ptr[i]
         base = nbr_ptr[i]
         for c in range(cand_ptr[i], cand_ptr[i + 1]):

@@ -4,12 +4,13 @@ Slow and simple on purpose: every cell is built from scratch as the intersection
 half-planes (2D, shapely) or half-spaces (3D, ``scipy.spatial.HalfspaceIntersection``) with
 each convex piece, using *all* other targets (no triangulation), so that the tests compare
 the numba kernels and the lifted-hull combinatorics against an independent computation.
-Uniform, unsigned pieces only.
+Uniform, unsigned pieces only.  :func:`dual_cells_reference` is the twin of
+:mod:`geomot._dual` (interior cells as convex hulls of the power centres of the triangulation).
 """
 
 import numpy as np
 
-__all__ = ["cells_reference"]
+__all__ = ["cells_reference", "dual_cells_reference"]
 
 
 def _piece_polygon_2d(pc, p):
@@ -155,3 +156,62 @@ def _reference_3d(y, h, pc, p, vol, mom, facets):
                     continue
                 if area > 0:
                     facets[(i, j)] = facets.get((i, j), 0.0) + area
+
+
+def dual_cells_reference(y, wphi, simp, cells):
+    """Numpy twin of :mod:`geomot._dual`: interior cells as hulls of their power centres.
+
+    Parameters
+    ----------
+    y : (n, d) ndarray (d = 2, 3), wphi : (n,) ndarray (:math:`h + |y|^2/2`), simp : (s, d+1)
+        int ndarray (the lower simplices), cells : (c,) int ndarray (bounded cells, e.g. those
+        :func:`geomot._dual.integrate_dual_3d` did).
+
+    Returns
+    -------
+    vol (c,), mom (c, d) (first moments, unit density), facets {(i, j): measure} for every
+    neighbour ``j`` of every cell ``i``: the convex hull of the power centres of the simplices
+    around ``i`` (``scipy.spatial.ConvexHull``) and, per edge ``(i, j)``, in 3D the 2D hull of
+    those around the edge projected on the facet's plane (0 when they are not spread in 2D),
+    in 2D the distance between the two.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    y = np.asarray(y, dtype=float)
+    wphi = np.asarray(wphi, dtype=float)
+    simp = np.asarray(simp)
+    d = y.shape[1]
+    # power centre c = y_0 + z with <z, y_r - y_0> = wphi_0 - wphi_r + |y_r - y_0|^2 / 2
+    a = y[simp[:, 1:]] - y[simp[:, :1]]
+    b = wphi[simp[:, :1]] - wphi[simp[:, 1:]] + 0.5 * np.einsum("sij,sij->si", a, a)
+    cen = y[simp[:, 0]] + np.linalg.solve(a, b[..., None])[..., 0]
+    vol = np.zeros(len(cells))
+    mom = np.zeros((len(cells), d))
+    facets = {}
+    for r, i in enumerate(cells):
+        star = np.flatnonzero(np.any(simp == i, axis=1))
+        pts = cen[star]
+        hull = ConvexHull(pts)
+        vol[r] = hull.volume
+        c = pts.mean(axis=0)
+        # centroid: a fan of simplices from the mean over the hull's boundary facets
+        sim = pts[hull.simplices] - c
+        v = np.abs(np.linalg.det(sim))
+        mom[r] = (v[:, None] * (sim.sum(axis=1) / (d + 1) + c)).sum(axis=0) / np.prod(np.arange(1, d + 1))
+        for j in np.unique(simp[star]):
+            if j == i:
+                continue
+            ring = cen[star[np.any(simp[star] == j, axis=1)]]
+            if d == 2:
+                facets[(int(i), int(j))] = float(np.linalg.norm(ring[1] - ring[0]))
+                continue
+            nrm = (y[j] - y[i]) / np.linalg.norm(y[j] - y[i])
+            u = np.cross(nrm, [1.0, 0.0, 0.0] if abs(nrm[0]) < 0.9 else [0.0, 1.0, 0.0])
+            u /= np.linalg.norm(u)
+            q = np.column_stack([ring @ u, ring @ np.cross(nrm, u)])
+            try:
+                area = ConvexHull(q).volume
+            except QhullError:  # the centres are not spread in 2D: a facet of zero area
+                area = 0.0
+            facets[(int(i), int(j))] = area
+    return vol, mom, facets

@@ -44,6 +44,15 @@ class Tolerances:
     #: with the orthosphere of a simplex (:mod:`geomot._tiles`): far above qhull's roundoff, so
     #: that every tile sees the same ties
     tie: float = 1e-9
+    #: interior power cells integrated from the triangulation (:mod:`geomot._dual`): the least
+    #: shape |det| / l_max^d of the simplices around the cell (slivers are clipped instead) ...
+    dual_shape: float = 1e-3
+    #: ... the largest rounding estimate of their power centres, relative to the cell's diameter
+    #: (measured: the integrals then agree with the clipping's to ~1e-13, tiny cells excluded) ...
+    dual_error: float = 1e-12
+    #: ... and the least distance (relative to the problem's size) of the power centres to the
+    #: boundary of their box piece (cells nearer to it are clipped: the box may cut them)
+    dual_margin: float = 1e-10
 
 
 tol = Tolerances()

@@ -11,7 +11,9 @@ lifted points :math:`(y_i, -2 h_i) \\in \\mathbb{R}^{d+1}` (:mod:`geomot.lifting
 the affine frame, the hull, the triangulation and its adjacency, and the 2D edge flips).
 Points that are not vertices of the lower hull are *hidden* (empty cells).  Each cell is then
 the intersection of the half-spaces of its triangulation neighbours with each convex piece of
-the domain, clipped and integrated exactly by the numba kernels of :mod:`geomot._clip`.
+the domain, clipped and integrated exactly by the numba kernels of :mod:`geomot._clip`; the
+interior cells that lie inside one box piece are the convex hulls of their power vertices, and
+are integrated from the triangulation's power centres without clipping (:mod:`geomot._dual`).
 
 Degenerate input is normal input: targets in a lower-dimensional affine subspace (collinear
 in 2D, coplanar in 3D) are triangulated in that subspace (cells are then cylinders over a
@@ -41,7 +43,7 @@ import numpy as np
 import scipy.sparse as sps
 from numba import njit
 
-from . import _clip
+from . import _clip, _dual
 from ._tol import scale_of, tol
 from ._validate import as_points, as_vector, check_distinct, readonly
 from .domain import Domain
@@ -216,6 +218,9 @@ class PowerDiagram:
     #: the frame ones on first use (the Newton solver's trial diagrams never need them)
     _y: np.ndarray = field(repr=False, default=None)
     _h: np.ndarray = field(repr=False, default=None)
+    #: (n,) bool: the cells integrated from the triangulation's power centres (:mod:`geomot._dual`)
+    #: instead of clipped
+    _fast: np.ndarray = field(repr=False, default=None)
 
     @cached_property
     def y(self):
@@ -614,10 +619,8 @@ def _framed_diagram(space, yf, wphi, triangulation=None, y=None, h=None):
         # each cell can meet
         clo, chi = tri.cell_boxes(yf, wphi)
         cand_ptr, cand_piece = _candidates(yf, wphi, tri, space, active, eps, clo, chi)
-    kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
-    vol, mass, mom, slot_len, slot_mass, status = kernel(
-        yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets, pc.indptr,
-        pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi)
+    fast, vol, mass, mom, slot_len, slot_mass, status = _integrate(
+        yf, wphi, tri, pc, eps, scale, cand_ptr, cand_piece, clo, chi)
     if np.any(status != _clip.STATUS_OK):
         bad = int(np.flatnonzero(status)[0])
         raise RuntimeError(f"cell {bad} overflowed the clipping buffers (degree {np.diff(tri.indptr)[bad]}); "
@@ -630,7 +633,41 @@ def _framed_diagram(space, yf, wphi, triangulation=None, y=None, h=None):
         domain=space.domain, volumes=readonly(vol * space.volume_scale if frame.source_scale != 1.0 else vol),
         masses=readonly(masses), triangulation=tri, _moments=mom, _slot_measure=slot_len,
         _slot_mass=slot_mass, _cand_ptr=cand_ptr, _cand_piece=cand_piece, _eps=eps, _clo=clo,
-        _chi=chi, _wphi=readonly(wphi), _space=space, _yf=readonly(yf), _weights=readonly(given), _y=y, _h=h)
+        _chi=chi, _wphi=readonly(wphi), _space=space, _yf=readonly(yf), _weights=readonly(given), _y=y, _h=h,
+        _fast=readonly(fast))
+
+
+def _integrate(yf, wphi, tri, pc, eps, scale, cand_ptr, cand_piece, clo, chi):
+    """Volume, mass, moment, per-slot facet measure / mass and status of every cell.
+
+    Interior cells inside one box piece are integrated from the power centres of the
+    triangulation (:mod:`geomot._dual`, no clipping); the clipping kernel of :mod:`geomot._clip`
+    does the others.  Returns ``(fast (n,) bool, vol, mass, mom, slot_len, slot_mass, status)``,
+    ``fast`` the cells done from the triangulation.
+    """
+    n, d = yf.shape
+    dual = _dual_cells(yf, wphi, tri, pc, scale, cand_ptr, cand_piece)
+    fast = np.zeros(n, dtype=bool) if dual is None else dual[0]
+    kernel = _clip.integrate_cells_2d if d == 2 else _clip.integrate_cells_3d
+    out = kernel(yf, wphi, tri.indptr, tri.indices, cand_ptr, cand_piece, pc.normals, pc.offsets,
+                 pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, eps, clo, chi, fast)
+    if dual is not None:
+        # disjoint rows: each array is zero where the other kernel computed
+        for a, b in zip(out[:5], dual[1:]):
+            a += b
+    return (fast,) + out
+
+
+def _dual_cells(yf, wphi, tri, pc, scale, cand_ptr, cand_piece):
+    """The outputs of :func:`geomot._dual.integrate_dual_2d` / ``_3d`` (``done`` first), or None
+    when the targets are not full-dimensional (no simplices of the domain's dimension)."""
+    d = yf.shape[1]
+    if tri.affine_dim != d or tri.simplices is None or tri.top_simplices is None:
+        return None
+    kernel = _dual.integrate_dual_2d if d == 2 else _dual.integrate_dual_3d
+    return kernel(yf, wphi, tri.indptr, tri.indices, tri.simplices, tri.top_simplices, cand_ptr, cand_piece,
+                  pc.indptr, pc.lo, pc.hi, pc.sign, pc.density, tol.dual_margin * scale, tol.dual_shape,
+                  tol.dual_error)
 
 
 def _unbounded_boxes(n, d):
