@@ -85,7 +85,7 @@ local transformations*, SIAM J. Sci. Stat. Comput. 10 (1989).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._flip import RTOL, STATUS_MAX_FLIPS, STATUS_OK, STATUS_STUCK
 
@@ -336,7 +336,7 @@ def boundary_faces(tet, nbr):
 
 
 # ----------------------------------------------------------------- regularity
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def illegal_slots(tet, nbr, y, phi):
     """The slots ``4 t + k`` of the interior triangles that are not locally regular (beyond
     ``RTOL``), each triangle once (from its tetrahedron of smaller index).
@@ -354,16 +354,17 @@ def illegal_slots(tet, nbr, y, phi):
         Empty iff every interior triangle is locally regular: for a tetrahedralization of all
         the targets over their convex hull, it is then the regular triangulation.
     """
-    out = np.empty(64, dtype=np.int64)
-    m = 0
-    for t in range(tet.shape[0]):
+    # the tests run in parallel (one flag per slot), the slots are then listed in order:
+    # the same output as a serial pass
+    s = tet.shape[0]
+    flag = np.zeros(4 * s, dtype=np.uint8)
+    for t in prange(s):
         for k in range(4):
             if nbr[t, k] > t:
                 illegal, _, _ = _facet_illegal(tet, nbr, y, phi, t, k)
                 if illegal:
-                    out = _push(out, m, 4 * t + k)
-                    m += 1
-    return out[:m].copy()
+                    flag[4 * t + k] = 1
+    return np.flatnonzero(flag).astype(np.int64)
 
 
 @njit(cache=True)
