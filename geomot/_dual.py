@@ -55,30 +55,11 @@ import numpy as np
 from numba import njit, prange
 
 from ._clip import CHUNK
+from ._simplices import _vertex_simplices
 
 #: longest ring of tetrahedra around an edge in the work buffers (a Delaunay edge has ~5;
 #: cells with longer rings are clipped)
 RING = 64
-
-
-@njit(cache=True)
-def _vertex_simplices(simp, n):
-    """CSR (ptr (n+1,), idx) of the simplices holding each vertex."""
-    k = simp.shape[1]
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            ptr[simp[s, p] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
-    fill = ptr[:-1].copy()
-    idx = np.empty(ptr[n], dtype=np.int64)
-    for s in range(simp.shape[0]):
-        for p in range(k):
-            v = simp[s, p]
-            idx[fill[v]] = s
-            fill[v] += 1
-    return ptr, idx
 
 
 @njit(parallel=True, cache=True)

@@ -162,3 +162,24 @@ def _solid_vertices_kernel(t, simp, n, rtol):
             for p in range(k + 1):
                 out[simp[s, p]] = True
     return out
+
+
+@njit(cache=True, nogil=True)
+def _vertex_simplices(simp, n):
+    """CSR ``(ptr (n+1,) int64, idx int32)`` of the simplices holding each vertex (simplex ids
+    as int32: fewer than 2**31 for any triangulation that fits in memory)."""
+    S, k1 = simp.shape
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for s in range(S):
+        for p in range(k1):
+            ptr[simp[s, p] + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    fill = ptr[:-1].copy()
+    idx = np.empty(S * k1, dtype=np.int32)
+    for s in range(S):
+        for p in range(k1):
+            v = simp[s, p]
+            idx[fill[v]] = s
+            fill[v] += 1
+    return ptr, idx

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial import ConvexHull, QhullError
 
+from ._simplices import _vertex_simplices
 from ._tile_geometry import _excess, _power_vertex
 from ._tol import tol
 
@@ -36,7 +37,7 @@ def _verify(build, simp, hull_pts, starts):
     n, k = t.shape
     if simp.shape[0] == 0:
         return _Verdict(False, "no simplices")
-    ptr, lst = _incidence(simp, n)
+    ptr, lst = _vertex_simplices(simp, n)
     status, vol = _ridge_status(simp, t, w, ptr, lst, build.opt.workers)
     # every failure is reported at once, so that one round repairs them all
     reasons = []
@@ -103,27 +104,6 @@ def _off_hull(t, ridge, opposite, hv, scale, chunk=4096):
 
 _RIDGE_OK, _RIDGE_BOUNDARY, _RIDGE_BAD, _RIDGE_IRREGULAR, _UNKNOWN = 0, 1, 2, 3, 255
 _ABOVE, _BELOW, _LOST = 0, 1, 2
-
-
-@njit(cache=True, nogil=True)
-def _incidence(simp, n):
-    """CSR of the simplices of each vertex (simplex ids as int32: fewer than 2**31 for any
-    triangulation that fits in memory)."""
-    S, k1 = simp.shape
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for s in range(S):
-        for p in range(k1):
-            ptr[simp[s, p] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
-    fill = ptr[:-1].copy()
-    lst = np.empty(S * k1, dtype=np.int32)
-    for s in range(S):
-        for p in range(k1):
-            v = simp[s, p]
-            lst[fill[v]] = s
-            fill[v] += 1
-    return ptr, lst
 
 
 @njit(cache=True, nogil=True)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geomot import Domain, _tile_split, _tile_verify, _tiles, lifting, power
+from geomot._simplices import _vertex_simplices
 from geomot._tiles import TileOptions, tiled_lower_hull
 
 
@@ -291,7 +292,7 @@ def test_verification_rejects_a_wrong_triangulation():
     starts = np.zeros(build.tiling.count, dtype=np.int64)
     assert _tile_verify._verify(build, simp, hull_pts, starts).ok
     # an interior edge (a, b) with triangles (a, b, c), (a, b, d) -> (a, c, d), (b, c, d)
-    ptr, lst = _tile_verify._incidence(simp, len(y))
+    ptr, lst = _vertex_simplices(simp, len(y))
     status, _ = _tile_verify._ridge_status(simp, build.t, build.w, ptr, lst, 1)
     s, j = map(int, np.argwhere(status == _tile_verify._RIDGE_OK)[0])
     count, other, jo = _tile_verify._across(simp, ptr, lst, s, j)
@@ -311,7 +312,7 @@ def test_ridge_checks_in_threads_agree_with_one():
     simp, _ = lifting._lower_hull(t, z)
     simp = np.ascontiguousarray(np.sort(simp, axis=1))
     w = np.einsum("ij,ij->i", t, t) - z
-    ptr, lst = _tile_verify._incidence(simp, len(y))
+    ptr, lst = _vertex_simplices(simp, len(y))
     one, vol1 = _tile_verify._ridge_status(simp, t, w, ptr, lst, 1)
     two, vol2 = _tile_verify._ridge_status(simp, t, w, ptr, lst, 2)
     np.testing.assert_array_equal(one, two)
