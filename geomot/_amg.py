@@ -58,6 +58,11 @@ SA_OPTIONS = {
 }
 
 
+#: the sweeps of :class:`VCycle`, as SA_OPTIONS gives them to pyamg
+_PRE_SWEEP = SA_OPTIONS["presmoother"][1]["sweep"]
+_POST_SWEEP = SA_OPTIONS["postsmoother"][1]["sweep"]
+
+
 def sa_hierarchy(A, max_coarse=SA_OPTIONS["max_coarse"], max_levels=SA_OPTIONS["max_levels"]):
     """Smoothed-aggregation hierarchy of the SPD matrix ``A`` (m, m), CSR.
 
@@ -129,7 +134,7 @@ class VCycle:
         from pyamg.relaxation.relaxation import gauss_seidel
 
         A = self.A[lvl]
-        gauss_seidel(A, x, b, iterations=1, sweep="forward")
+        gauss_seidel(A, x, b, iterations=1, sweep=_PRE_SWEEP)
         coarse_b = self.R[lvl] @ (b - A @ x)
         if lvl == len(self.A) - 2:
             coarse_x = self.coarse_inverse @ coarse_b
@@ -137,7 +142,7 @@ class VCycle:
             coarse_x = np.zeros_like(coarse_b)
             self._cycle(lvl + 1, coarse_x, coarse_b)
         x += self.P[lvl] @ coarse_x
-        gauss_seidel(A, x, b, iterations=1, sweep="backward")
+        gauss_seidel(A, x, b, iterations=1, sweep=_POST_SWEEP)
 
     def __call__(self, b):
         b = np.asarray(b, dtype=np.float64).ravel()

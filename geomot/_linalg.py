@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 from threadpoolctl import ThreadpoolController
 
-from ._amg import VCycle
+from ._amg import AMGCache
 
 #: values of ``solve_ot(linear_solver=...)``
 LINEAR_SOLVERS = ("auto", "direct", "amg")
@@ -257,14 +257,11 @@ def _solve_laplacian_serial(H, rhs, solver, rtol, order, amg_cache, nu, max_rel)
         except RuntimeError:  # exactly singular
             return None, ncomp
         x = lu.solve(bb)
-    elif amg_cache is None:
-        from pyamg.krylov import cg
-
-        A = A.tocsr()
-        x, _ = cg(A, bb, tol=rtol, maxiter=500, M=VCycle.of(A).operator())
     else:
         from pyamg.krylov import cg
 
+        if amg_cache is None:  # a hierarchy for this system only
+            amg_cache = AMGCache()
         A = A.tocsr()
         cycle, fresh = amg_cache.preconditioner(A, pinned)
         x = None

@@ -561,7 +561,7 @@ def _flipped_triangulation_path(previous, previous_weights, y, wphi, splits=FLIP
     if status != _flip3d.STATUS_UNFLIPPABLE or splits <= 0:
         return tri, status
     mid = 0.5 * (previous_weights + wphi)
-    tri_mid, status = _flipped_triangulation_path(previous, previous_weights, y, mid, splits - 1)
+    tri_mid, _ = _flipped_triangulation_path(previous, previous_weights, y, mid, splits - 1)
     if tri_mid is None:
         return None, _flip3d.STATUS_UNFLIPPABLE
     return _flipped_triangulation_path(tri_mid, mid, y, wphi, splits - 1)
